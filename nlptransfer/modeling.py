@@ -1,0 +1,57 @@
+"""The task model: a Hugging Face backbone, pooling, and a linear head.
+
+Every family and strategy uses this one module, so training, prediction and saving have a single
+code path. ``forward(features=...)`` skips the backbone: the frozen strategy trains the head on
+cached pooled features through the very same module it later predicts with.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .architectures import HEAD_NAME
+
+__all__ = ["pool", "SequenceClassifier"]
+
+
+def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, how: str) -> torch.Tensor:
+    """(batch, tokens, hidden) -> (batch, hidden).
+
+    "last" takes the last position whose mask is 1, so it is right for left and right padding and
+    never lands on a pad token even when pad == eos.
+    """
+    if how == "cls":
+        return hidden[:, 0]
+    if how == "mean":
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    if how == "last":
+        positions = torch.arange(attention_mask.shape[1], device=attention_mask.device)
+        last = (attention_mask * positions).argmax(-1)
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+    raise ValueError(f"unknown pooling {how!r}")
+
+
+class SequenceClassifier(nn.Module):
+    """backbone -> pool -> dropout -> ``head`` (nn.Linear). Returns logits (batch, num_labels)."""
+
+    def __init__(self, backbone: nn.Module, num_labels: int, pooling: str, dropout: float = 0.1):
+        super().__init__()
+        self.backbone = backbone
+        self.pooling = pooling
+        self.dropout = nn.Dropout(dropout)
+        hidden = backbone.config.hidden_size
+        setattr(self, HEAD_NAME, nn.Linear(hidden, num_labels))
+
+    @property
+    def classifier_head(self) -> nn.Linear:
+        return getattr(self, HEAD_NAME)
+
+    def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return pool(hidden, attention_mask, self.pooling)
+
+    def forward(self, input_ids=None, attention_mask=None, features=None) -> torch.Tensor:
+        if features is None:
+            features = self.features(input_ids, attention_mask)
+        return self.classifier_head(self.dropout(features))

@@ -1,0 +1,89 @@
+"""Task adapters for text classification: what differs between ``sentiment`` and ``spam``.
+
+sentiment: any number of classes; early stopping on macro F1; argmax decisions.
+spam: binary and usually imbalanced. Class-weighted loss (automatic when the minority class is
+under 25%), early stopping on PR-AUC, positive-class metrics in every report, and a decision
+threshold tuned on validation (best F1, or the lowest threshold reaching a target precision).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.metrics import average_precision_score, f1_score, precision_recall_curve
+
+from .data import DataError
+
+__all__ = ["ClassificationTask", "CLASSIFICATION_TASKS", "positive_label", "class_weights", "tune_threshold",
+           "selection_score", "decide"]
+
+MINORITY_SHARE_FOR_WEIGHTS = 0.25
+
+
+@dataclass(frozen=True)
+class ClassificationTask:
+    name: str
+    binary: bool  # exactly two classes, one of them "positive", with a tuned threshold
+
+
+CLASSIFICATION_TASKS = {"sentiment": ClassificationTask("sentiment", False), "spam": ClassificationTask("spam", True)}
+
+
+def positive_label(task: ClassificationTask, classes: list[str], train_labels: list[str], source: str) -> str | None:
+    """The class the threshold and positive-class metrics are about: "spam" if present, else the
+    rarer class in train."""
+    if not task.binary:
+        return None
+    if len(classes) != 2:
+        raise DataError(f"{source}: the spam task is binary but the labels are {classes}. Map them to two "
+                        f"classes (e.g. ham/spam) or use task='sentiment' for multi-class data.")
+    if "spam" in classes:
+        return "spam"
+    counts = {c: train_labels.count(c) for c in classes}
+    return min(classes, key=lambda c: (counts[c], c))
+
+
+def class_weights(task: ClassificationTask, label_ids: list[int], n_classes: int, mode: str) -> torch.Tensor | None:
+    """Balanced weights n / (C * count_c), or None. "auto" turns them on for binary tasks whose
+    minority class is under 25% of train."""
+    counts = np.bincount(label_ids, minlength=n_classes).astype(float)
+    if mode == "off":
+        return None
+    if mode == "auto" and not (task.binary and counts.min() / counts.sum() < MINORITY_SHARE_FOR_WEIGHTS):
+        return None
+    return torch.tensor(counts.sum() / (n_classes * np.maximum(counts, 1)), dtype=torch.float32)
+
+
+def tune_threshold(positive_scores: np.ndarray, is_positive: np.ndarray, target_precision: float | None = None) -> float:
+    """Threshold on the positive-class probability; a text is positive when its score >= it."""
+    if is_positive.all() or not is_positive.any():
+        warnings.warn("validation data has only one class; keeping the decision threshold at 0.5", stacklevel=2)
+        return 0.5
+    precision, recall, thresholds = precision_recall_curve(is_positive, positive_scores)
+    precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
+    if target_precision is not None:
+        ok = np.flatnonzero(precision >= target_precision)
+        if ok.size:
+            return float(thresholds[ok[np.argmax(recall[ok])]])
+        warnings.warn(f"no threshold reaches precision {target_precision} on validation (best "
+                      f"{precision.max():.3f}); using the best-F1 threshold instead", stacklevel=2)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    return float(thresholds[int(np.argmax(f1))])
+
+
+def selection_score(task: ClassificationTask, logits: torch.Tensor, labels: list[int], positive_index: int | None) -> float:
+    """Validation score for early stopping: PR-AUC for binary tasks (threshold-free), else macro F1."""
+    if task.binary:
+        scores = torch.softmax(logits, -1)[:, positive_index].numpy()
+        return float(average_precision_score(np.asarray(labels) == positive_index, scores))
+    return float(f1_score(labels, logits.argmax(-1).numpy(), average="macro", zero_division=0))
+
+
+def decide(proba: np.ndarray, positive_index: int | None, threshold: float | None) -> np.ndarray:
+    """Class indices: argmax, or for binary tasks ``p(positive) >= threshold``."""
+    if positive_index is None or threshold is None:
+        return proba.argmax(-1)
+    other = 1 - positive_index
+    return np.where(proba[:, positive_index] >= threshold, positive_index, other)
