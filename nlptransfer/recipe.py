@@ -1,0 +1,49 @@
+"""The train -> evaluate -> save recipe behind ``nlptransfer train`` and the task scripts.
+
+Reads top to bottom. Under ``accelerate launch`` every process runs it; the library's Accelerator
+picks the launch up, and only the main process writes files.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .config import RunConfig, load_run_config
+
+__all__ = ["run", "main"]
+
+
+def run(config: RunConfig):
+    """Fit on config.train (+validation), evaluate on config.test, save to config.output_dir."""
+    from accelerate import PartialState
+
+    from .classifier import TextClassifier
+
+    if config.train is None:
+        raise SystemExit("No training data: set train=PATH (and ideally validation=PATH, test=PATH).")
+    if config.task == "ner":
+        raise SystemExit("task=ner: use tasks/ner.py or `nlptransfer train --task ner` once NER lands.")
+    model = TextClassifier(config.model, config.task, config.strategy, training=config.training,
+                           text_column=config.text_column, label_column=config.label_column,
+                           output_dir=config.output_dir)
+    model.fit(config.train, config.validation)
+    state = PartialState()
+    if config.test is not None:
+        metrics = model.evaluate(config.test, name="test")
+        state.print(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}, indent=2))
+    if state.is_main_process:
+        model.save(config.output_dir)
+        print(f"saved to {config.output_dir}")
+    state.wait_for_everyone()
+    return model
+
+
+def main(argv: list[str] | None = None, task: str | None = None) -> None:
+    """Entry point of the task scripts: ``--config FILE`` then ``key=value`` overrides."""
+    parser = argparse.ArgumentParser(description=f"Fine-tune a {task or 'text'} model (see README).")
+    parser.add_argument("--config", help="YAML file of RunConfig/TrainConfig fields")
+    parser.add_argument("overrides", nargs="*", help="key=value, e.g. strategy=lora epochs=2")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    fixed = {"task": task} if task else {}
+    run(load_run_config(args.config, args.overrides, **fixed))
