@@ -99,13 +99,14 @@ def load_tokenizer(name: str, arch: Architecture | None = None):
     Decoders usually ship without a pad token: we use eos, which is safe because pooling and the
     loss read the attention mask, never the pad id.
     """
-    tokenizer = _load("tokenizer", name, AutoTokenizer.from_pretrained)
+    # add_prefix_space only takes effect at load time: setting the attribute afterwards is
+    # silently ignored by transformers 5 tokenizers (checked with RobertaTokenizer, GPT2Tokenizer).
+    kwargs = {"add_prefix_space": True} if arch is not None and arch.add_prefix_space else {}
+    tokenizer = _load("tokenizer", name, AutoTokenizer.from_pretrained, **kwargs)
     if not tokenizer.is_fast:
         raise ModelLoadError(f"{name!r} has no fast tokenizer; nlptransfer needs one for word alignment.")
     if arch is not None:
         tokenizer.padding_side = arch.padding_side
-        if arch.add_prefix_space and hasattr(tokenizer, "add_prefix_space"):
-            tokenizer.add_prefix_space = True
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is None:
             raise ModelLoadError(f"The tokenizer of {name!r} has neither a pad nor an eos token to pad with.")
