@@ -25,7 +25,7 @@ from .persistence import load_model_folder, save_model_folder
 from .reports import atomic_write_text, write_metrics
 from .strategies import ParameterCount, apply_strategy, count_parameters, default_learning_rate
 from .tasks import CLASSIFICATION_TASKS, class_weights, decide, positive_label, selection_score, tune_threshold
-from .training import make_accelerator, train_model
+from .training import TrainResult, make_accelerator, train_model
 
 __all__ = ["TextClassifier"]
 
@@ -95,31 +95,34 @@ class TextClassifier:
             net.to(accelerator.device)
             train_x = extract_features(net, train_ds, collate, accelerator, cfg.eval_batch_size)
             val_x = extract_features(net, val_ds, collate, accelerator, cfg.eval_batch_size) if val_ds else None
+            self.feature_seconds_ = time.perf_counter() - started
             if cfg.head == "sklearn":
                 _fit_sklearn_head(net, train_x, train_ds.labels, weights is not None, cfg.seed)
-                self.history_ = []
+                result = TrainResult()
             else:
                 feature_val = FeatureDataset(val_x, val_ds.labels) if val_ds else None
-                self.history_ = train_model(net, FeatureDataset(train_x, train_ds.labels), None, config=cfg,
-                                            learning_rate=default_learning_rate("frozen", cfg), accelerator=accelerator,
-                                            loss_fn=loss_fn, validation_set=feature_val, score_fn=score_fn,
-                                            description="head").history
+                result = train_model(net, FeatureDataset(train_x, train_ds.labels), None, config=cfg,
+                                     learning_rate=default_learning_rate("frozen", cfg), accelerator=accelerator,
+                                     loss_fn=loss_fn, validation_set=feature_val, score_fn=score_fn, description="head")
         else:
-            self.history_ = train_model(net, train_ds, collate, config=cfg, accelerator=accelerator,
-                                        learning_rate=default_learning_rate(run.strategy, cfg), loss_fn=loss_fn,
-                                        validation_set=val_ds, score_fn=score_fn).history
+            result = train_model(net, train_ds, collate, config=cfg, accelerator=accelerator,
+                                 learning_rate=default_learning_rate(run.strategy, cfg), loss_fn=loss_fn,
+                                 validation_set=val_ds, score_fn=score_fn)
         self.train_seconds_ = time.perf_counter() - started
+        self.history_ = result.history
 
         self.model_, self.tokenizer_, self.classes_ = net.eval(), tokenizer, classes
         self.positive_label_, self.model_type_, self.run_config_ = positive, model_type, run
-        self.threshold_ = None
+        self.threshold_, val_proba = None, None
+        if val_t is not None:
+            val_proba = torch.softmax(result.best_logits, -1).numpy() if result.best_logits is not None \
+                else self.predict_proba(val_t.texts)
         if positive is not None:
-            if val_ds is None:
+            if val_proba is None:
                 self.threshold_ = 0.5
                 accelerator.print("no validation data: the spam threshold stays at 0.5")
             else:
-                proba = self.predict_proba(val_t.texts)
-                self.threshold_ = tune_threshold(proba[:, pos_index], np.asarray(val_ds.labels) == pos_index,
+                self.threshold_ = tune_threshold(val_proba[:, pos_index], np.asarray(val_ds.labels) == pos_index,
                                                  cfg.target_precision)
         self.run_dir_ = Path(run.output_dir)
         if accelerator.is_main_process:
@@ -128,7 +131,7 @@ class TextClassifier:
             atomic_write_text(self.run_dir_ / "config.yaml", yaml.safe_dump(config_to_dict(run), sort_keys=False))
             atomic_write_text(self.run_dir_ / "history.json", json.dumps(self.history_, indent=2))
         if val_t is not None:
-            self.evaluate(val_t, name="validation")
+            self._report(val_t, val_proba, "validation")
         return self
 
     # -- prediction ------------------------------------------------------------------------------
@@ -167,7 +170,9 @@ class TextClassifier:
             row = table.labels.index(unknown[0]) + 1
             raise DataError(f"{table.source}, row {row}: label {unknown[0]!r} was not seen in training "
                             f"(model labels: {self.classes_}).")
-        proba = self.predict_proba(table.texts)
+        return self._report(table, self.predict_proba(table.texts), name)
+
+    def _report(self, table, proba: np.ndarray, name: str) -> dict:
         pos = self.classes_.index(self.positive_label_) if self.positive_label_ else None
         predicted = [self.classes_[i] for i in decide(proba, pos, self.threshold_)]
         metrics = {"task": self.task, "strategy": self.strategy, "model": self.model, "split": name,
@@ -194,7 +199,9 @@ class TextClassifier:
                 "threshold": self.threshold_, "pooling": self.model_.pooling,
                 "merged": self.strategy == "lora" and not hasattr(self.model_.backbone, "peft_config"),
                 "parameters": dataclasses.asdict(self.parameters_)}
-        extra = {p.name: p for p in self.run_dir_.glob("metrics-*")} if self.run_dir_ and self.run_dir_.exists() else {}
+        # The run's records travel with the model (and survive when the run folder is the save folder).
+        run_files = [*self.run_dir_.glob("metrics-*"), self.run_dir_ / "history.json"] if self.run_dir_ else []
+        extra = {p.name: p for p in run_files if p.exists()}
         return save_model_folder(path, self.model_, self.tokenizer_, meta, config_to_dict(self.run_config_), extra)
 
     @classmethod

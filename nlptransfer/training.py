@@ -39,6 +39,7 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)  # one row per epoch: loss, validation score
     best_epoch: int | None = None
     best_score: float | None = None
+    best_logits: torch.Tensor | None = None  # validation logits of the kept weights: no need to predict again
     optimizer_steps: int = 0
 
 
@@ -85,6 +86,7 @@ def train_model(model, train_set, collate, *, config: TrainConfig, learning_rate
             row["validation_score"] = float(score_fn(logits, validation_set.labels))
             if result.best_score is None or row["validation_score"] > result.best_score:
                 result.best_score, result.best_epoch, stale = row["validation_score"], epoch + 1, 0
+                result.best_logits = logits
                 # Only trainable tensors change, so only they are kept (the head alone when frozen).
                 best_state = {k: v.detach().cpu().clone() for k, v in accelerator.unwrap_model(wrapped)
                               .state_dict().items() if k in names}
