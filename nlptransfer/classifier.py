@@ -202,7 +202,13 @@ class TextClassifier:
         # The run's records travel with the model (and survive when the run folder is the save folder).
         run_files = [*self.run_dir_.glob("metrics-*"), self.run_dir_ / "history.json"] if self.run_dir_ else []
         extra = {p.name: p for p in run_files if p.exists()}
-        return save_model_folder(path, self.model_, self.tokenizer_, meta, config_to_dict(self.run_config_), extra)
+        from accelerate import PartialState
+
+        state = PartialState()  # under several processes, the main one writes and the others wait
+        if state.is_main_process:
+            save_model_folder(path, self.model_, self.tokenizer_, meta, config_to_dict(self.run_config_), extra)
+        state.wait_for_everyone()
+        return Path(path)
 
     @classmethod
     def _from_folder(cls, path) -> "TextClassifier":

@@ -32,10 +32,8 @@ def run(config: RunConfig):
     if config.test is not None:
         metrics = model.evaluate(config.test, name="test")
         state.print(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}, indent=2))
-    if state.is_main_process:
-        model.save(config.output_dir)
-        print(f"saved to {config.output_dir}")
-    state.wait_for_everyone()
+    model.save(config.output_dir)
+    state.print(f"saved to {config.output_dir}")
     return model
 
 
