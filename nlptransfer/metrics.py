@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, average_precision_score, confusion_matrix, precision_recall_fscore_support
 
-__all__ = ["classification_metrics", "positive_class_metrics"]
+__all__ = ["classification_metrics", "positive_class_metrics", "entity_metrics"]
 
 
 def classification_metrics(y_true: list[str], y_pred: list[str], classes: list[str]) -> dict:
@@ -36,3 +36,29 @@ def positive_class_metrics(y_true: list[str], y_pred: list[str], positive_scores
     ap = float(average_precision_score(is_pos, positive_scores)) if is_pos.any() else float("nan")
     return {"positive_label": positive, "positive_precision": float(p[0]), "positive_recall": float(r[0]),
             "positive_f1": float(f[0]), "pr_auc": ap}
+
+
+def entity_metrics(true_tags: list[list[str]], pred_tags: list[list[str]]) -> dict:
+    """Entity-level precision/recall/F1 with seqeval in strict IOB2 mode (an entity counts only if
+    its type and both boundaries match): micro, macro, per type, plus word-level tag accuracy.
+
+    Scores word-level tags (first sub-token predictions), so sub-tokens never count as entities.
+    """
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOB2
+
+    report = classification_report(true_tags, pred_tags, mode="strict", scheme=IOB2, output_dict=True,
+                                   zero_division=0)
+    pairs = [(t, p) for ts, ps in zip(true_tags, pred_tags) for t, p in zip(ts, ps)]
+    micro, macro = report.pop("micro avg"), report.pop("macro avg")
+    report.pop("weighted avg", None)
+    return {
+        "n": len(true_tags),
+        "precision": float(micro["precision"]), "recall": float(micro["recall"]), "f1": float(micro["f1-score"]),
+        "macro_precision": float(macro["precision"]), "macro_recall": float(macro["recall"]),
+        "macro_f1": float(macro["f1-score"]),
+        "token_accuracy": sum(t == p for t, p in pairs) / max(len(pairs), 1),
+        "per_class": {kind: {"precision": float(m["precision"]), "recall": float(m["recall"]),
+                             "f1": float(m["f1-score"]), "support": int(m["support"])}
+                      for kind, m in sorted(report.items())},
+    }

@@ -1,8 +1,10 @@
 """The task model: a Hugging Face backbone, pooling, and a linear head.
 
-Every family and strategy uses this one module, so training, prediction and saving have a single
-code path. ``forward(features=...)`` skips the backbone: the frozen strategy trains the head on
-cached pooled features through the very same module it later predicts with.
+Every task, family and strategy uses this one module, so training, prediction and saving have a
+single code path. Text classification pools one vector per text; token classification (NER) uses
+``pooling="none"`` and gets one logit vector per token. ``forward(features=...)`` skips the
+backbone: the frozen strategy trains the head on cached features through the very same module it
+later predicts with.
 """
 from __future__ import annotations
 
@@ -11,15 +13,17 @@ from torch import nn
 
 from .architectures import HEAD_NAME
 
-__all__ = ["pool", "SequenceClassifier"]
+__all__ = ["pool", "TaskModel"]
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, how: str) -> torch.Tensor:
-    """(batch, tokens, hidden) -> (batch, hidden).
+    """(batch, tokens, hidden) -> (batch, hidden); "none" keeps every token.
 
     "last" takes the last position whose mask is 1, so it is right for left and right padding and
     never lands on a pad token even when pad == eos.
     """
+    if how == "none":
+        return hidden
     if how == "cls":
         return hidden[:, 0]
     if how == "mean":
@@ -32,8 +36,11 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, how: str) -> torch.
     raise ValueError(f"unknown pooling {how!r}")
 
 
-class SequenceClassifier(nn.Module):
-    """backbone -> pool -> dropout -> ``head`` (nn.Linear). Returns logits (batch, num_labels)."""
+class TaskModel(nn.Module):
+    """backbone -> pool -> dropout -> ``head`` (nn.Linear).
+
+    Returns logits (batch, num_labels), or (batch, tokens, num_labels) with ``pooling="none"``.
+    """
 
     def __init__(self, backbone: nn.Module, num_labels: int, pooling: str, dropout: float = 0.1):
         super().__init__()

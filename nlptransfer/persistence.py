@@ -53,7 +53,7 @@ def _write_contents(folder: Path, net, tokenizer, metadata: dict, config: dict, 
 
 
 def save_model_folder(path, net, tokenizer, metadata: dict, config: dict, extra_files: dict[str, Path] = ()) -> Path:
-    """Write ``net`` (a SequenceClassifier-like module) atomically to ``path``."""
+    """Write ``net`` (a TaskModel-like module) atomically to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))

@@ -1,6 +1,6 @@
 """Strategies decide which weights train: ``full``, ``frozen`` or ``lora``.
 
-Each is a small function over a ``SequenceClassifier``-like module with ``backbone`` and the head.
+Each is a small function over a ``TaskModel``-like module with ``backbone`` and the head.
 """
 from __future__ import annotations
 

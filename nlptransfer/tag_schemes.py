@@ -24,10 +24,12 @@ class Where:
 
     source: str
     sentence: int  # 1-based
+    line: int | None = None  # first line of the sentence in a column file
 
     def token(self, index: int, word: str | None = None) -> str:
         shown = f" ({word!r})" if word is not None else ""
-        return f"{self.source}, sentence {self.sentence}, token {index + 1}{shown}"
+        line = f" (line {self.line + index})" if self.line is not None else ""
+        return f"{self.source}, sentence {self.sentence}, token {index + 1}{shown}{line}"
 
 
 def split_tag(tag, where: Where, index: int, word: str | None = None) -> tuple[str, str | None]:

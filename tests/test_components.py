@@ -28,9 +28,9 @@ def test_decoders_get_pad_eos_synced_and_right_results(family, tiny_models):
     assert arch.decoder and arch.pooling == "last"
     assert tok.pad_token == tok.eos_token and backbone.config.pad_token_id == tok.eos_token_id
     # A padded batch pools the same vector as the text alone: padding never leaks into features.
-    from nlptransfer.modeling import SequenceClassifier
+    from nlptransfer.modeling import TaskModel
 
-    net = SequenceClassifier(backbone, 2, "last").eval()
+    net = TaskModel(backbone, 2, "last").eval()
     batch = tok(["the film was great", "bad"], padding=True, return_tensors="pt")
     alone = tok(["bad"], return_tensors="pt")
     with torch.no_grad():
@@ -90,17 +90,17 @@ def test_frozen_runs_the_backbone_once_per_example(tiny_models, assets, tmp_path
                          training=TrainConfig(epochs=5, progress=False, early_stopping_patience=None))
     import nlptransfer.modeling as modeling
 
-    original = modeling.SequenceClassifier.features
+    original = modeling.TaskModel.features
 
     def counting(self, input_ids, attention_mask):
         calls.append(input_ids.shape[0])
         return original(self, input_ids, attention_mask)
 
-    modeling.SequenceClassifier.features = counting
+    modeling.TaskModel.features = counting
     try:
         clf.fit(assets / "sentiment_train.csv", assets / "sentiment_validation.csv")
     finally:
-        modeling.SequenceClassifier.features = original
+        modeling.TaskModel.features = original
     n_train = len(pd.read_csv(assets / "sentiment_train.csv"))
     n_val = len(pd.read_csv(assets / "sentiment_validation.csv"))
     # once per example: the validation report reuses the cached-feature logits of the best epoch
