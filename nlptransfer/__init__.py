@@ -7,8 +7,9 @@ from .checkpoints import ModelLoadError
 from .classifier import TextClassifier
 from .config import ConfigError, RunConfig, TrainConfig
 from .data import DataError
+from .tagger import EntityTagger
 
-__all__ = ["TextClassifier", "TrainConfig", "RunConfig", "load", "DataError", "ConfigError", "ModelLoadError"]
+__all__ = ["TextClassifier", "EntityTagger", "TrainConfig", "RunConfig", "load", "DataError", "ConfigError", "ModelLoadError"]
 __version__ = "0.1.0"
 
 
@@ -19,4 +20,6 @@ def load(path):
     kind = read_metadata(path)["kind"]
     if kind == "text-classifier":
         return TextClassifier._from_folder(path)
+    if kind == "entity-tagger":
+        return EntityTagger._from_folder(path)
     raise ValueError(f"{path}: unknown model kind {kind!r}")

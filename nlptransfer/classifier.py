@@ -170,7 +170,9 @@ class TextClassifier:
 
     @classmethod
     def _from_folder(cls, path) -> "TextClassifier":
-        clf, meta = load_estimator(cls, path)
+        clf, meta = load_estimator(lambda run, meta: cls(
+            meta["model"], meta["task"], meta["strategy"], training=run.training, text_column=run.text_column,
+            label_column=run.label_column), path)
         clf.positive_label_, clf.threshold_ = meta["positive_label"], meta["threshold"]
         return clf
 

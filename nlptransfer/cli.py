@@ -24,10 +24,9 @@ def _evaluate(args) -> None:
     from . import load
 
     model = load(args.model_dir)
-    if args.text_column:
-        model.text_column = args.text_column
-    if args.label_column:
-        model.label_column = args.label_column
+    for column in ("text_column", "label_column", "tokens_column", "tags_column"):
+        if getattr(args, column, None):
+            setattr(model, column, getattr(args, column))
     model.run_dir_ = Path(args.model_dir)  # metrics-NAME.json|md land beside the model
     metrics = model.evaluate(args.data, name=args.name)
     from .reports import metrics_markdown
@@ -44,6 +43,10 @@ def _predict(args) -> None:
     if not texts:
         raise SystemExit("Nothing to predict: pass --text TEXT (repeatable) or --file FILE (one text per line).")
     model = load(args.model_dir)
+    if model.task == "ner":
+        for text, entities in zip(texts, model.predict(texts)):
+            print(json.dumps({"text": text, "entities": entities}))
+        return
     proba = model.predict_proba(texts)
     for text, label, row in zip(texts, model.predict(texts), proba):
         print(json.dumps({"text": text, "label": label,
@@ -67,9 +70,11 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("--name", default="test", help="names the metrics-NAME.json/.md files")
     evaluate.add_argument("--text-column")
     evaluate.add_argument("--label-column")
+    evaluate.add_argument("--tokens-column")
+    evaluate.add_argument("--tags-column")
     evaluate.set_defaults(fn=_evaluate)
 
-    predict = sub.add_parser("predict", help="labels and scores for texts, one JSON line each")
+    predict = sub.add_parser("predict", help="labels and scores (NER: entities) for texts, one JSON line each")
     predict.add_argument("model_dir")
     predict.add_argument("--text", action="append")
     predict.add_argument("--file")

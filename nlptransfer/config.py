@@ -45,6 +45,7 @@ class TrainConfig:
     lora_r: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.1
+    window_overlap: int = 16  # NER: words shared by consecutive windows of a sentence longer than max_length
     head: str = "linear"  # frozen only: "linear" (gradient descent) or "sklearn" (LogisticRegression)
     class_weights: str = "auto"  # "auto" (spam: on when the minority class is under 25%), "on", "off"
     target_precision: float | None = None  # spam: pick the threshold reaching this precision
@@ -74,6 +75,10 @@ class RunConfig:
     test: str | None = None
     text_column: str = "text"
     label_column: str = "label"
+    tokens_column: str = "tokens"  # NER, JSONL/DataFrame/Dataset: the list of words
+    tags_column: str = "tags"  # NER: the list of tags
+    tag_column_index: int = -1  # NER, CoNLL column files: which column holds the tag
+    repair_tags: bool = False  # NER: turn I-X that continues no entity into B-X (with a warning)
     output_dir: str = "runs/latest"
     training: TrainConfig = field(default_factory=TrainConfig)
 

@@ -124,15 +124,13 @@ def save_estimator(estimator, path, kind: str, extra_meta: dict) -> Path:
     return Path(path)
 
 
-def load_estimator(cls, path):
-    """An instance of ``cls`` with the fitted state saved in ``path``; returns (estimator, meta)."""
+def load_estimator(make, path):
+    """``make(run_config, meta)`` builds the unfitted estimator; this fills in the fitted state
+    saved in ``path``. Returns (estimator, meta)."""
     net, tokenizer, meta, config = load_model_folder(
         path, lambda backbone, meta: TaskModel(backbone, len(meta["classes"]), meta["pooling"]))
     run = load_run_config(None, (), **{k: v for k, v in config.items() if k != "output_dir"}, output_dir="")
-    est = cls(meta["model"], meta["task"], meta["strategy"], training=run.training)
-    for column in ("text_column", "label_column", "tokens_column", "tags_column"):
-        if hasattr(est, column) and hasattr(run, column):
-            setattr(est, column, getattr(run, column))
+    est = make(run, meta)
     est.model_, est.tokenizer_, est.classes_, est.run_config_ = net, tokenizer, meta["classes"], run
     est.model_type_, est.parameters_ = meta["model_type"], ParameterCount(**meta["parameters"])
     est.run_dir_, est.history_ = None, []

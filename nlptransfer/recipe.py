@@ -15,18 +15,24 @@ __all__ = ["run", "main"]
 
 
 def run(config: RunConfig):
-    """Fit on config.train (+validation), evaluate on config.test, save to config.output_dir."""
+    """Fit on config.train (+validation), evaluate on config.test, save to config.output_dir.
+    Text classification for sentiment/spam, entity tagging for ner."""
     from accelerate import PartialState
 
     from .classifier import TextClassifier
+    from .tagger import EntityTagger
 
     if config.train is None:
         raise SystemExit("No training data: set train=PATH (and ideally validation=PATH, test=PATH).")
     if config.task == "ner":
-        raise SystemExit("task=ner: use tasks/ner.py or `nlptransfer train --task ner` once NER lands.")
-    model = TextClassifier(config.model, config.task, config.strategy, training=config.training,
-                           text_column=config.text_column, label_column=config.label_column,
-                           output_dir=config.output_dir)
+        model = EntityTagger(config.model, config.strategy, training=config.training,
+                             tokens_column=config.tokens_column, tags_column=config.tags_column,
+                             tag_column_index=config.tag_column_index, repair_tags=config.repair_tags,
+                             output_dir=config.output_dir)
+    else:
+        model = TextClassifier(config.model, config.task, config.strategy, training=config.training,
+                               text_column=config.text_column, label_column=config.label_column,
+                               output_dir=config.output_dir)
     model.fit(config.train, config.validation)
     state = PartialState()
     if config.test is not None:
