@@ -3,26 +3,22 @@
     python bench/classification.py --dataset sms_spam --train-size 2000 --strategies full,frozen,lora
     python bench/classification.py --dataset sst2 --train-size 4000 --epochs 3
 
-Every configuration runs in its own subprocess, so peak memory (max RSS) is that run's alone.
 Same checkpoint and hyperparameters on both sides (lr, batch size, epochs, warmup, weight decay,
-max length, seed). Writes bench/results/<dataset>-<date>.json and prints a Markdown table.
+max length, seed); both validate once per epoch. The reference is what a user would otherwise
+write: AutoModelForSequenceClassification + DataCollatorWithPadding + Trainer (peft for LoRA, a
+frozen base model for frozen). Writes bench/results/<dataset>-<date>.json (see harness.py).
 Data is read from ../shared/data at run time; the model is the offline alias minilm-l6.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import resource
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-LR = {"full": 5e-5, "lora": 5e-4, "frozen": 1e-2}
+import harness
+from harness import LR, SHARED
+
 PRIMARY = {"sms_spam": "positive_f1", "sst2": "accuracy"}
+TRAIN_ROWS = {"sms_spam": 4200, "sst2": 67349}
 
 
 def load_splits(dataset: str, train_size: int | None, seed: int):
@@ -108,67 +104,14 @@ def run_trainer(args, strategy):
             "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad)}
 
 
-def one(args):
-    """Child process: run one configuration, print its JSON row."""
-    runner = run_ours if args.one_side == "nlptransfer" else run_trainer
-    row = runner(args, args.one_strategy)
-    n = (args.train_size or 0) * args.epochs
-    row.update(side=args.one_side, strategy=args.one_strategy, samples_per_s=n / row["train_s"] if n else None,
-               peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    print("RESULT " + json.dumps(row), flush=True)
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = harness.parser(__doc__)
     ap.add_argument("--dataset", choices=sorted(PRIMARY), default="sms_spam")
-    ap.add_argument("--train-size", type=int, default=2000)
-    ap.add_argument("--strategies", default="full,frozen,lora")
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--max-length", type=int, default=128)
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--one-side", help=argparse.SUPPRESS)
-    ap.add_argument("--one-strategy", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.one_side:
-        return one(args)
     if not (SHARED / args.dataset).exists():
         raise SystemExit(f"{SHARED / args.dataset} not found: this benchmark reads ../shared/data.")
-    rows = []
-    for strategy in args.strategies.split(","):
-        for side in ("nlptransfer", "trainer"):
-            cmd = [sys.executable, __file__, *sys.argv[1:], "--one-side", side, "--one-strategy", strategy]
-            out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-            lines = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
-            if not lines:
-                raise SystemExit(f"{side}/{strategy} failed:\n{out.stderr[-3000:]}")
-            rows.append(json.loads(lines[-1][7:]))
-            print(rows[-1], flush=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    report = {"date": time.strftime("%Y-%m-%d"), "commit": commit, "command": "python " + " ".join(sys.argv),
-              "machine": f"{os.cpu_count()} CPU cores, no GPU", "args": vars(args), "rows": rows}
-    out = Path(__file__).parent / "results" / f"{args.dataset}-{report['date']}.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(markdown(report))
-
-
-def markdown(report) -> str:
-    metric = PRIMARY[report["args"]["dataset"]]
-    lines = [f"| strategy | side | {metric} | train s | samples/s | peak RSS MB | trainable | metric Δ vs Trainer | speed ratio |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    by = {(r["strategy"], r["side"]): r for r in report["rows"]}
-    for (strategy, side), r in by.items():
-        ref = by.get((strategy, "trainer"))
-        delta = f"{100 * (r['metric'] - ref['metric']):+.2f} pts" if ref and side != "trainer" else ""
-        ratio = f"{ref['train_s'] / r['train_s']:.2f}x" if ref and side != "trainer" else ""
-        lines.append(f"| {strategy} | {side} | {r['metric']:.4f} | {r['train_s']:.1f} | {r['samples_per_s'] or 0:.1f} | "
-                     f"{r['peak_rss_mb']:.0f} | {r['trainable']:,} | {delta} | {ratio} |")
-        if "one_forward_pass_s" in r:
-            lines.append(f"| frozen: fit time / one forward pass over train | | | | | | | | "
-                         f"{r['train_s'] / r['one_forward_pass_s']:.2f}x |")
-            lines.append(f"| frozen: feature extraction (train+validation) / one forward pass over train | | | | | | | | "
-                         f"{r['feature_extraction_s'] / r['one_forward_pass_s']:.2f}x |")
-    return "\n".join(lines)
+    harness.main(args, {"nlptransfer": run_ours, "trainer": run_trainer}, args.dataset, PRIMARY[args.dataset],
+                 lambda a: min(a.train_size or 10**9, TRAIN_ROWS[a.dataset]))
 
 
 if __name__ == "__main__":

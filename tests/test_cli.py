@@ -56,3 +56,25 @@ def test_task_script_under_accelerate_launch(tiny_models, assets, tmp_path):
     assert r.returncode == 0, r.stderr
     assert json.loads((out / "nlptransfer.json").read_text())["model_type"] == "gpt2"
     assert json.loads((out / "metrics-test.json").read_text())["n"] == 24
+
+
+def test_ner_train_and_predict_and_task_script(tiny_models, assets, tmp_path):
+    out = tmp_path / "ner"
+    r = _run([BIN / "nlptransfer", "train", "--task", "ner", "--model", tiny_models["roberta"], "--strategy", "full",
+              "--train", assets / "ner_train.txt", "--validation", assets / "ner_validation.txt",
+              "--test", assets / "ner_iob1.txt", "--output-dir", out, *QUICK])
+    assert r.returncode == 0, r.stderr
+    test = json.loads((out / "metrics-test.json").read_text())
+    assert test["source_scheme"] == "IOB1" and "per_class" in test
+    r = _run([BIN / "nlptransfer", "predict", out, "--text", "Anna Berg visited Paris."])
+    assert r.returncode == 0, r.stderr
+    row = json.loads(r.stdout)
+    assert row["text"] == "Anna Berg visited Paris." and isinstance(row["entities"], list)
+
+    r = _run([BIN / "accelerate", "launch", "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no",
+              "--dynamo_backend", "no", "tasks/ner.py", "--config", "tasks/configs/ner.yaml",
+              f"model={tiny_models['llama']}", f"train={assets / 'ner_train.jsonl'}",
+              f"validation={assets / 'ner_validation.txt'}", "test=none", f"output_dir={tmp_path / 'ner2'}",
+              "strategy=lora", *QUICK])
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "ner2" / "adapter" / "adapter_config.json").exists()

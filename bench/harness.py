@@ -1,0 +1,77 @@
+"""Driver shared by the benchmark scripts: each (side, strategy) runs in its own subprocess so
+peak memory (max RSS) is that run's alone; rows are collected into bench/results/NAME-DATE.json
+and a Markdown table that puts each nlptransfer row beside the reference's as ratios."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+LR = {"full": 5e-5, "lora": 5e-4, "frozen": 1e-2}  # the same on both sides
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--train-size", type=int, default=2000, help="sampled training examples (0: all)")
+    ap.add_argument("--strategies", default="full,frozen,lora")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--one-side", help=argparse.SUPPRESS)
+    ap.add_argument("--one-strategy", help=argparse.SUPPRESS)
+    return ap
+
+
+def main(args, runners: dict, name: str, metric: str, n_train) -> None:
+    """``runners``: side -> function(args, strategy) -> row dict with metric and train_s."""
+    if args.one_side:  # child: one configuration
+        row = runners[args.one_side](args, args.one_strategy)
+        n = n_train(args) * args.epochs
+        row.update(side=args.one_side, strategy=args.one_strategy, samples_per_s=n / row["train_s"],
+                   peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        print("RESULT " + json.dumps(row), flush=True)
+        return
+    rows = []
+    for strategy in args.strategies.split(","):
+        for side in runners:
+            cmd = [sys.executable, sys.argv[0], *sys.argv[1:], "--one-side", side, "--one-strategy", strategy]
+            out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+            lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+            if not lines:
+                raise SystemExit(f"{side}/{strategy} failed:\n{out.stderr[-3000:]}")
+            rows.append(json.loads(lines[-1][7:]))
+            print(rows[-1], flush=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    report = {"date": time.strftime("%Y-%m-%d"), "commit": commit, "command": "python " + " ".join(sys.argv),
+              "machine": f"{os.cpu_count()} CPU cores, no GPU", "metric": metric,
+              "args": {k: v for k, v in vars(args).items() if not k.startswith("one_")}, "rows": rows}
+    out = Path(__file__).parent / "results" / f"{name}-{report['date']}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(markdown(report))
+
+
+def markdown(report) -> str:
+    metric = report["metric"]
+    lines = [f"| strategy | side | {metric} | train s | samples/s | peak RSS MB | trainable | {metric} vs reference | "
+             f"speed vs reference |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    by = {(r["strategy"], r["side"]): r for r in report["rows"]}
+    for (strategy, side), r in by.items():
+        ref = by.get((strategy, "trainer"))
+        delta = f"{100 * (r['metric'] - ref['metric']):+.2f} pts" if ref and side != "trainer" else ""
+        ratio = f"{ref['train_s'] / r['train_s']:.2f}x" if ref and side != "trainer" else ""
+        lines.append(f"| {strategy} | {side} | {r['metric']:.4f} | {r['train_s']:.1f} | {r['samples_per_s']:.1f} | "
+                     f"{r['peak_rss_mb']:.0f} | {r['trainable']:,} | {delta} | {ratio} |")
+    for r in report["rows"]:
+        if "one_forward_pass_s" in r:
+            lines.append(f"\nfrozen ({r['side']}): fit {r['train_s']:.1f} s = {r['train_s'] / r['one_forward_pass_s']:.2f}x "
+                         f"one forward pass over train ({r['one_forward_pass_s']:.1f} s); of it, feature extraction "
+                         f"over train + validation {r['feature_extraction_s']:.1f} s.")
+    return "\n".join(lines)
