@@ -6,15 +6,16 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import torch
 
 from .batching import encode_texts, text_collator
-from .config import RunConfig, TrainConfig
+from .config import ConfigError, RunConfig, TrainConfig
 from .data import DataError, TextTable, check_splits, read_text_table
-from .estimator import (build, load_estimator, predict_accelerator, save_estimator, start_run, train_frozen_head,
-                        write_run_records)
+from .estimator import (build, load_estimator, merge_adapter, predict_accelerator, save_estimator, start_run,
+                        train_frozen_head, write_run_records)
 from .inference import extract_features, predict_logits
 from .metrics import classification_metrics, positive_class_metrics
 from .reports import write_metrics
@@ -56,6 +57,9 @@ class TextClassifier:
         """Train on ``train`` (path, DataFrame or Dataset); ``validation`` drives early stopping
         and, for spam, the decision threshold."""
         run = self._run_config()  # validates task/strategy before any work
+        if run.task not in CLASSIFICATION_TASKS:
+            raise ConfigError(f"TextClassifier does task {' or '.join(CLASSIFICATION_TASKS)}; for {run.task!r} "
+                              f"use EntityTagger.")
         cfg, task = run.training, CLASSIFICATION_TASKS[run.task]
         accelerator, self.run_dir_ = start_run(run, run.task)
 
@@ -96,6 +100,7 @@ class TextClassifier:
 
         self.model_, self.tokenizer_, self.classes_ = net.eval(), tokenizer, classes
         self.positive_label_, self.model_type_, self.run_config_ = positive, built.model_type, run
+        self._train_texts = frozenset(train_t.texts)  # to warn when evaluation texts were trained on; not saved
         self.parameters_ = built.parameters
         self.threshold_, val_proba = None, None
         if val_t is not None:
@@ -141,6 +146,10 @@ class TextClassifier:
             row = table.labels.index(unknown[0]) + 1
             raise DataError(f"{table.source}, row {row}: label {unknown[0]!r} was not seen in training "
                             f"(model labels: {self.classes_}).")
+        shared = len(set(table.texts) & getattr(self, "_train_texts", frozenset()))
+        if shared:
+            warnings.warn(f"{shared} distinct text(s) of {table.source} also appear in the train data; "
+                          f"{name} scores will be optimistic. Deduplicate across splits.", stacklevel=2)
         return self._report(table, self.predict_proba(table.texts), name)
 
     def _report(self, table, proba: np.ndarray, name: str) -> dict:
@@ -159,8 +168,7 @@ class TextClassifier:
     # -- export ----------------------------------------------------------------------------------
     def merge(self) -> "TextClassifier":
         """Fold a LoRA adapter into the backbone weights (for export); no-op for other strategies."""
-        if hasattr(self.model_.backbone, "merge_and_unload"):
-            self.model_.backbone = self.model_.backbone.merge_and_unload()
+        merge_adapter(self.model_)
         return self
 
     def save(self, path) -> Path:

@@ -22,9 +22,9 @@ from .modeling import TaskModel
 from .persistence import load_model_folder, save_model_folder
 from .reports import atomic_write_text
 from .strategies import ParameterCount, apply_strategy, count_parameters, default_learning_rate
-from .training import TrainResult, make_accelerator, train_model
+from .training import TrainResult, make_accelerator, process_state, train_model
 
-__all__ = ["Built", "build", "start_run", "train_frozen_head", "write_run_records", "save_estimator",
+__all__ = ["Built", "build", "merge_adapter", "start_run", "train_frozen_head", "write_run_records", "save_estimator",
            "load_estimator", "predict_accelerator"]
 
 
@@ -88,6 +88,12 @@ def _fit_sklearn_head(net, features: torch.Tensor, labels, balanced: bool, seed:
         head.bias[rows] = torch.as_tensor(bias, dtype=head.bias.dtype)
 
 
+def merge_adapter(net) -> None:
+    """Fold a LoRA adapter into the backbone weights (for export); no-op without one."""
+    if hasattr(net.backbone, "merge_and_unload"):
+        net.backbone = net.backbone.merge_and_unload()
+
+
 def write_run_records(run_dir: Path, run: RunConfig, history: list[dict], accelerator) -> None:
     if accelerator.is_main_process:
         import yaml
@@ -106,8 +112,6 @@ def predict_accelerator(estimator):
 
 def save_estimator(estimator, path, kind: str, extra_meta: dict) -> Path:
     """Save a fitted estimator's model, tokenizer, labels and run records to ``path``."""
-    from accelerate import PartialState
-
     net = estimator.model_
     meta = {"kind": kind, "task": estimator.task, "strategy": estimator.strategy, "model": estimator.model,
             "model_type": estimator.model_type_, "classes": estimator.classes_, "pooling": net.pooling,
@@ -116,7 +120,7 @@ def save_estimator(estimator, path, kind: str, extra_meta: dict) -> Path:
     # The run's records travel with the model (and survive when the run folder is the save folder).
     run_dir = estimator.run_dir_
     run_files = [*run_dir.glob("metrics-*"), run_dir / "history.json"] if run_dir else []
-    state = PartialState()  # under several processes, the main one writes and the others wait
+    state = process_state()  # under several processes, the main one writes and the others wait
     if state.is_main_process:
         save_model_folder(path, net, estimator.tokenizer_, meta, config_to_dict(estimator.run_config_),
                           {p.name: p for p in run_files if p.exists()})

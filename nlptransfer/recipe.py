@@ -17,13 +17,14 @@ __all__ = ["run", "main"]
 def run(config: RunConfig):
     """Fit on config.train (+validation), evaluate on config.test, save to config.output_dir.
     Text classification for sentiment/spam, entity tagging for ner."""
-    from accelerate import PartialState
-
     from .classifier import TextClassifier
     from .tagger import EntityTagger
+    from .training import process_state
 
     if config.train is None:
         raise SystemExit("No training data: set train=PATH (and ideally validation=PATH, test=PATH).")
+    state = process_state()
+    state.print(f"processes: {state.num_processes} ({state.distributed_type.value})")
     if config.task == "ner":
         model = EntityTagger(config.model, config.strategy, training=config.training,
                              tokens_column=config.tokens_column, tags_column=config.tags_column,
@@ -34,7 +35,6 @@ def run(config: RunConfig):
                                text_column=config.text_column, label_column=config.label_column,
                                output_dir=config.output_dir)
     model.fit(config.train, config.validation)
-    state = PartialState()
     if config.test is not None:
         metrics = model.evaluate(config.test, name="test")
         state.print(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}, indent=2))

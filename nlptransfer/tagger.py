@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from .alignment import IGNORE, WindowDataset, encode_words, split_words, word_logits
 from .config import RunConfig, TrainConfig
 from .data import DataError
-from .estimator import (build, load_estimator, predict_accelerator, save_estimator, start_run, train_frozen_head,
-                        write_run_records)
+from .estimator import (build, load_estimator, merge_adapter, predict_accelerator, save_estimator, start_run,
+                        train_frozen_head, write_run_records)
 from .inference import extract_word_features, predict_logits
 from .metrics import entity_metrics
 from .reports import write_metrics
@@ -211,8 +211,7 @@ class EntityTagger:
     # -- export ----------------------------------------------------------------------------------
     def merge(self) -> "EntityTagger":
         """Fold a LoRA adapter into the backbone weights; no-op for other strategies."""
-        if hasattr(self.model_.backbone, "merge_and_unload"):
-            self.model_.backbone = self.model_.backbone.merge_and_unload()
+        merge_adapter(self.model_)
         return self
 
     def save(self, path):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, PartialState
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
@@ -21,13 +21,24 @@ from .config import TrainConfig
 from .inference import predict_logits
 from .strategies import optimizer_groups
 
-__all__ = ["make_accelerator", "TrainResult", "train_model"]
+__all__ = ["make_accelerator", "process_state", "TrainResult", "train_model"]
+
+
+def _launched_on_cpu() -> bool:
+    """Several processes were launched on a machine without a GPU. accelerate 1.15 forms a gloo
+    group for them only when told ``cpu=True``; otherwise each process silently trains alone."""
+    return not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def process_state() -> PartialState:
+    """The process group this run is part of (one process when nothing launched several)."""
+    return PartialState(cpu=_launched_on_cpu())
 
 
 def make_accelerator(config: TrainConfig) -> Accelerator:
     """An Accelerator that honours ``accelerate launch``/config settings; otherwise bf16 autocast
     where the GPU supports it and full precision elsewhere."""
-    kwargs = {}
+    kwargs = {"cpu": True} if _launched_on_cpu() else {}
     if "ACCELERATE_MIXED_PRECISION" not in os.environ:
         bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
         kwargs["mixed_precision"] = "bf16" if bf16 else "no"

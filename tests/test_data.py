@@ -110,3 +110,6 @@ def test_predict_rejects_non_strings(tiny_models, assets, tmp_path):
         warnings.simplefilter("ignore")
         with pytest.raises(DataError, match="label 'meh' was not seen in training"):
             clf.evaluate(pd.DataFrame({"text": ["x", "y"], "label": ["positive", "meh"]}))
+    train = pd.read_csv(assets / "sentiment_train.csv")
+    with pytest.warns(UserWarning, match="3 distinct text"):
+        clf.evaluate(pd.concat([train.head(3), pd.DataFrame({"text": ["brand new text"], "label": ["positive"]})]))
