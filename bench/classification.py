@@ -57,10 +57,8 @@ def run_ours(args, strategy):
 
 def run_trainer(args, strategy):
     import numpy as np
-    import torch
     from datasets import Dataset
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
-                              TrainingArguments)
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer
 
     from nlptransfer.checkpoints import resolve
 
@@ -83,12 +81,7 @@ def run_trainer(args, strategy):
                       remove_columns=["text"])
 
     train_ds, val_ds, test_ds = encode(train), encode(validation), encode(test)
-    steps = -(-len(train_ds) // args.batch_size) * args.epochs
-    targs = TrainingArguments(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=args.batch_size,
-                              per_device_eval_batch_size=64, learning_rate=LR[strategy], num_train_epochs=args.epochs,
-                              weight_decay=0.01, warmup_steps=int(0.1 * steps), lr_scheduler_type="linear",
-                              max_grad_norm=1.0, eval_strategy="epoch",  # per-epoch validation, as ours save_strategy="no", report_to=[],
-                              logging_strategy="no", seed=args.seed, disable_tqdm=True, use_cpu=not torch.cuda.is_available())
+    targs = harness.trainer_arguments(args, strategy, len(train_ds))
     trainer = Trainer(model=model, args=targs, train_dataset=train_ds, eval_dataset=val_ds,
                       data_collator=DataCollatorWithPadding(tok))
     started = time.perf_counter()

@@ -75,3 +75,19 @@ def markdown(report) -> str:
                          f"one forward pass over train ({r['one_forward_pass_s']:.1f} s); of it, feature extraction "
                          f"over train + validation {r['feature_extraction_s']:.1f} s.")
     return "\n".join(lines)
+
+
+def trainer_arguments(args, strategy: str, n_train: int):
+    """The reference's TrainingArguments: the same hyperparameters nlptransfer gets."""
+    import tempfile
+
+    import torch
+    from transformers import TrainingArguments
+
+    steps = -(-n_train // args.batch_size) * args.epochs
+    return TrainingArguments(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=args.batch_size,
+                             per_device_eval_batch_size=64, learning_rate=LR[strategy], num_train_epochs=args.epochs,
+                             weight_decay=0.01, warmup_steps=int(0.1 * steps), lr_scheduler_type="linear",
+                             max_grad_norm=1.0, eval_strategy="epoch",  # per-epoch validation, as ours
+                             save_strategy="no", report_to=[], logging_strategy="no", seed=args.seed,
+                             disable_tqdm=True, use_cpu=not torch.cuda.is_available())

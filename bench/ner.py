@@ -51,10 +51,9 @@ def run_ours(args, strategy):
 
 def run_trainer(args, strategy):
     import numpy as np
-    import torch
     from datasets import Dataset
     from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
-                              Trainer, TrainingArguments)
+                              Trainer)
 
     from nlptransfer.checkpoints import resolve
     from nlptransfer.metrics import entity_metrics
@@ -88,13 +87,7 @@ def run_trainer(args, strategy):
     train_ds, _ = encode(train)
     val_ds, _ = encode(validation)
     test_ds, test_enc = encode(test)
-    steps = -(-len(train_ds) // args.batch_size) * args.epochs
-    targs = TrainingArguments(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=args.batch_size,
-                              per_device_eval_batch_size=64, learning_rate=LR[strategy], num_train_epochs=args.epochs,
-                              weight_decay=0.01, warmup_steps=int(0.1 * steps), lr_scheduler_type="linear",
-                              max_grad_norm=1.0, eval_strategy="epoch", save_strategy="no", report_to=[],
-                              logging_strategy="no", seed=args.seed, disable_tqdm=True,
-                              use_cpu=not torch.cuda.is_available())
+    targs = harness.trainer_arguments(args, strategy, len(train_ds))
     trainer = Trainer(model=model, args=targs, train_dataset=train_ds, eval_dataset=val_ds,
                       data_collator=DataCollatorForTokenClassification(tok))
     started = time.perf_counter()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,11 +15,10 @@ import torch
 from .batching import encode_texts, text_collator
 from .config import ConfigError, RunConfig, TrainConfig
 from .data import DataError, TextTable, check_splits, read_text_table
-from .estimator import (build, load_estimator, merge_adapter, predict_accelerator, save_estimator, start_run,
-                        train_frozen_head, write_run_records)
+from .estimator import (build, load_estimator, merge_adapter, predict_accelerator, record_metrics, save_estimator,
+                        start_run, train_frozen_head, write_run_records)
 from .inference import extract_features, predict_logits
 from .metrics import classification_metrics, positive_class_metrics
-from .reports import write_metrics
 from .strategies import default_learning_rate
 from .tasks import CLASSIFICATION_TASKS, class_weights, decide, positive_label, selection_score, tune_threshold
 from .training import train_model
@@ -155,15 +155,11 @@ class TextClassifier:
     def _report(self, table, proba: np.ndarray, name: str) -> dict:
         pos = self.classes_.index(self.positive_label_) if self.positive_label_ else None
         predicted = [self.classes_[i] for i in decide(proba, pos, self.threshold_)]
-        metrics = {"task": self.task, "strategy": self.strategy, "model": self.model, "split": name,
-                   **classification_metrics(table.labels, predicted, self.classes_)}
+        metrics = classification_metrics(table.labels, predicted, self.classes_)
         if pos is not None:
             metrics.update(positive_class_metrics(table.labels, predicted, proba[:, pos], self.positive_label_))
             metrics["threshold"] = self.threshold_
-        metrics.update(trainable_params=self.parameters_.trainable, total_params=self.parameters_.total)
-        if self.run_dir_ is not None and predict_accelerator(self).is_main_process:
-            write_metrics(metrics, self.run_dir_, name)
-        return metrics
+        return record_metrics(self, name, metrics)
 
     # -- export ----------------------------------------------------------------------------------
     def merge(self) -> "TextClassifier":

@@ -20,12 +20,12 @@ from .checkpoints import load_backbone, load_tokenizer, model_architecture
 from .config import RunConfig, TrainConfig, config_to_dict, load_run_config
 from .modeling import TaskModel
 from .persistence import load_model_folder, save_model_folder
-from .reports import atomic_write_text
+from .reports import atomic_write_text, write_metrics
 from .strategies import ParameterCount, apply_strategy, count_parameters, default_learning_rate
 from .training import TrainResult, make_accelerator, process_state, train_model
 
 __all__ = ["Built", "build", "merge_adapter", "start_run", "train_frozen_head", "write_run_records", "save_estimator",
-           "load_estimator", "predict_accelerator"]
+           "load_estimator", "predict_accelerator", "record_metrics"]
 
 
 @dataclass
@@ -100,6 +100,17 @@ def write_run_records(run_dir: Path, run: RunConfig, history: list[dict], accele
 
         atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config_to_dict(run), sort_keys=False))
         atomic_write_text(run_dir / "history.json", json.dumps(history, indent=2))
+
+
+def record_metrics(estimator, name: str, metrics: dict) -> dict:
+    """Every report's envelope (task, strategy, model, split, parameter counts) around the task's
+    metrics, written as metrics-NAME.json/.md to the run folder when there is one."""
+    report = {"task": estimator.task, "strategy": estimator.strategy, "model": estimator.model, "split": name,
+              **metrics, "trainable_params": estimator.parameters_.trainable,
+              "total_params": estimator.parameters_.total}
+    if estimator.run_dir_ is not None and predict_accelerator(estimator).is_main_process:
+        write_metrics(report, estimator.run_dir_, name)
+    return report
 
 
 def predict_accelerator(estimator):

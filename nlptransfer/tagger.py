@@ -14,11 +14,10 @@ import torch.nn.functional as F
 from .alignment import IGNORE, WindowDataset, encode_words, split_words, word_logits
 from .config import RunConfig, TrainConfig
 from .data import DataError
-from .estimator import (build, load_estimator, merge_adapter, predict_accelerator, save_estimator, start_run,
-                        train_frozen_head, write_run_records)
+from .estimator import (build, load_estimator, merge_adapter, predict_accelerator, record_metrics, save_estimator,
+                        start_run, train_frozen_head, write_run_records)
 from .inference import extract_word_features, predict_logits
 from .metrics import entity_metrics
-from .reports import write_metrics
 from .strategies import default_learning_rate
 from .tagged_data import TaggedTable, check_tag_splits, read_tagged_table
 from .training import train_model
@@ -201,12 +200,7 @@ class EntityTagger:
 
     def _report(self, table: TaggedTable, logits, name: str) -> dict:
         predicted = _decode(logits if logits is not None else self._word_logits(table.words), self.classes_)[0]
-        metrics = {"task": "ner", "strategy": self.strategy, "model": self.model, "split": name,
-                   **entity_metrics(table.tags, predicted), "source_scheme": table.scheme,
-                   "trainable_params": self.parameters_.trainable, "total_params": self.parameters_.total}
-        if self.run_dir_ is not None and predict_accelerator(self).is_main_process:
-            write_metrics(metrics, self.run_dir_, name)
-        return metrics
+        return record_metrics(self, name, {**entity_metrics(table.tags, predicted), "source_scheme": table.scheme})
 
     # -- export ----------------------------------------------------------------------------------
     def merge(self) -> "EntityTagger":
