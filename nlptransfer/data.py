@@ -52,12 +52,12 @@ def _records_from_path(path: Path, name: str):
         return rows, None
     import pandas as pd
 
-    sep = "\t" if suffixes.endswith((".tsv", ".tsv.gz")) else ","
+    sep, kind = ("\t", "TSV") if suffixes.endswith((".tsv", ".tsv.gz")) else (",", "CSV")
     try:
         # keep_default_na=False: "NA" or "null" is a real word in a text, not a missing value
         frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise DataError(f"{name} file '{path}' could not be parsed as {'TSV' if sep == chr(9) else 'CSV'}: {e}") from None
+        raise DataError(f"{name} file '{path}' could not be parsed as {kind}: {e}") from None
     return None, frame
 
 

@@ -22,7 +22,7 @@ import yaml
 from safetensors.torch import load_file, save_file
 
 from .architectures import HEAD_NAME, architecture_for
-from .checkpoints import load_backbone, quiet_transformers
+from .checkpoints import load_backbone, load_tokenizer, quiet_transformers
 
 __all__ = ["save_model_folder", "load_model_folder", "read_metadata", "FORMAT_VERSION"]
 
@@ -87,8 +87,6 @@ def read_metadata(path) -> dict:
 def load_model_folder(path, build_net):
     """(net, tokenizer, metadata, config). ``build_net(backbone, metadata)`` makes the module
     around the backbone; this function loads the adapter and head into it."""
-    from .checkpoints import load_tokenizer
-
     path = Path(path)
     meta = read_metadata(path)
     arch = architecture_for(meta["model_type"])

@@ -30,27 +30,33 @@ class TaggedTable:
 def _read_conll(path: Path, where: str, tag_index: int):
     """Column file: one token per line (word first, tags in later columns, space or tab separated),
     blank lines between sentences, -DOCSTART- lines skipped."""
-    words, tags, lines, current = [], [], [], ([], [], None)
+    words, tags, lines = [], [], []
+    sentence_words, sentence_tags, first_line = [], [], None
+
+    def close():
+        if sentence_words:
+            words.append(sentence_words)
+            tags.append(sentence_tags)
+            lines.append(first_line)
+
     with open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, 1):
             cols = line.split()
             if not cols or cols[0] == "-DOCSTART-":
-                if current[0]:
-                    words.append(current[0]), tags.append(current[1]), lines.append(current[2])
-                current = ([], [], None)
+                close()
+                sentence_words, sentence_tags, first_line = [], [], None
                 continue
             if len(cols) < 2:
                 raise DataError(f"{where}, line {line_no}: {line.strip()!r} has one column; a CoNLL line needs "
                                 f"the word and its tag.")
             try:
-                tag = cols[tag_index]
+                sentence_tags.append(cols[tag_index])
             except IndexError:
                 raise DataError(f"{where}, line {line_no}: {len(cols)} columns, but the tag column index is "
                                 f"{tag_index}. Set tag_column_index= to the tag column.") from None
-            current[0].append(cols[0]), current[1].append(tag)
-            current = (current[0], current[1], current[2] or line_no)
-    if current[0]:
-        words.append(current[0]), tags.append(current[1]), lines.append(current[2])
+            sentence_words.append(cols[0])
+            first_line = first_line or line_no
+    close()
     return words, tags, lines
 
 

@@ -17,6 +17,7 @@ from accelerate import Accelerator, PartialState
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from .batching import train_loader
 from .config import TrainConfig
 from .inference import predict_logits
 from .strategies import optimizer_groups
@@ -59,8 +60,6 @@ def train_model(model, train_set, collate, *, config: TrainConfig, learning_rate
                 description: str = "train") -> TrainResult:
     """Train ``model`` in place. ``score_fn(logits, labels) -> float`` (higher is better) selects
     the epoch whose weights are kept. Batches are dicts with ``labels`` and model inputs."""
-    from .batching import train_loader
-
     loader = train_loader(train_set, config.batch_size, collate, seed=config.seed,
                           group_by_length=config.group_by_length)
     optimizer = torch.optim.AdamW(optimizer_groups(model, learning_rate, config.head_learning_rate,
