@@ -55,16 +55,18 @@ def text_collator(tokenizer):
     return DataCollatorWithPadding(tokenizer, return_tensors="pt")
 
 
-def train_loader(dataset, batch_size: int, collate, *, seed: int, group_by_length: bool) -> DataLoader:
-    """Shuffled batches; with ``group_by_length``, examples of similar length share a batch so
-    little compute goes to padding (transformers' ``LengthGroupedSampler``, shuffled per epoch).
+def train_loader(dataset, batch_size: int, collate, *, generator: torch.Generator, group_by_length: bool) -> DataLoader:
+    """Shuffled batches drawn with ``generator``; with ``group_by_length``, examples of similar
+    length share a batch so little compute goes to padding (transformers' ``LengthGroupedSampler``).
 
-    The generator is seeded identically on every process, so all ranks draw the same permutation
-    and accelerate shards it; the order is reproducible for a given seed and process count.
+    accelerate gives every process rank 0's generator state and shards the batches, so the order is
+    reproducible for a given seed and process count.
     """
-    generator = torch.Generator().manual_seed(seed)
     if group_by_length and hasattr(dataset, "lengths"):
         sampler = LengthGroupedSampler(batch_size, lengths=dataset.lengths, generator=generator)
     else:
         sampler = RandomSampler(dataset, generator=generator)
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate)
+    # A loader generator of its own: otherwise each new iterator draws its base seed from the global
+    # RNG, and a resumed run's dropout masks would drift one draw from the uninterrupted run's.
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate,
+                      generator=torch.Generator().manual_seed(0))

@@ -90,11 +90,11 @@ class TextClassifier:
             self.feature_seconds_ = time.perf_counter() - started
             result = train_frozen_head(net, train_x, train_ds.labels, val_x, val_ds.labels if val_ds else None,
                                        cfg=cfg, accelerator=accelerator, loss_fn=loss_fn, score_fn=score_fn,
-                                       balanced=weights is not None)
+                                       balanced=weights is not None, run_dir=self.run_dir_)
         else:
             result = train_model(net, train_ds, collate, config=cfg, accelerator=accelerator,
                                  learning_rate=default_learning_rate(run.strategy, cfg), loss_fn=loss_fn,
-                                 validation_set=val_ds, score_fn=score_fn)
+                                 validation_set=val_ds, score_fn=score_fn, run_dir=self.run_dir_)
         self.train_seconds_ = time.perf_counter() - started
         self.history_ = result.history
 

@@ -9,7 +9,7 @@ from pathlib import Path
 __all__ = ["main"]
 
 _TRAIN_FLAGS = ("task", "model", "strategy", "train", "validation", "test", "output_dir", "text_column",
-                "label_column")
+                "label_column", "resume_from_checkpoint", "report_to")
 
 
 def _train(args) -> None:

@@ -50,15 +50,26 @@ class TrainConfig:
     class_weights: str = "auto"  # "auto" (spam: on when the minority class is under 25%), "on", "off"
     target_precision: float | None = None  # spam: pick the threshold reaching this precision
     progress: bool = True
+    gradient_checkpointing: bool = False  # recompute activations in backward: less memory, ~30% slower
+    auto_batch_size: bool = True  # on out-of-memory before the first step: halve batch_size, double accumulation
+    checkpoint_every_steps: int | None = None  # full training state every N optimizer steps
+    checkpoint_every_epoch: bool = False  # ... and/or at the end of every epoch
+    checkpoint_limit: int = 2  # newest checkpoints kept
+    resume_from_checkpoint: str | None = None  # "latest" (under output_dir/checkpoints) or a checkpoint folder
+    logging_steps: int = 10  # optimizer steps between rows of metrics.jsonl
+    report_to: str = "none"  # also log to "tensorboard", "mlflow" or both ("tensorboard,mlflow")
 
     def __post_init__(self):
         _check_choice("head", self.head, ("linear", "sklearn"))
         _check_choice("class_weights", self.class_weights, ("auto", "on", "off"))
         if self.pooling is not None:
             _check_choice("pooling", self.pooling, ("mean", "cls", "last"))
-        for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "gradient_accumulation_steps"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "gradient_accumulation_steps",
+                     "checkpoint_limit", "logging_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.checkpoint_every_steps is not None and self.checkpoint_every_steps < 1:
+            raise ConfigError(f"checkpoint_every_steps must be at least 1 or none; got {self.checkpoint_every_steps}.")
         if self.target_precision is not None and not 0 < self.target_precision <= 1:
             raise ConfigError(f"target_precision must be in (0, 1], got {self.target_precision}.")
 

@@ -22,6 +22,7 @@ from .modeling import TaskModel
 from .persistence import load_model_folder, save_model_folder
 from .reports import atomic_write_text, write_metrics
 from .strategies import ParameterCount, apply_strategy, count_parameters, default_learning_rate
+from .tracking import METRICS_LOG, start_trackers
 from .training import TrainResult, make_accelerator, process_state, train_model
 
 __all__ = ["Built", "build", "merge_adapter", "start_run", "train_frozen_head", "write_run_records", "save_estimator",
@@ -38,13 +39,18 @@ class Built:
 
 
 def start_run(run: RunConfig, default_name: str):
-    """Seed, pick the run folder, make the Accelerator."""
+    """Seed, pick the run folder, make the Accelerator and start its trackers."""
     from accelerate.utils import set_seed
 
     if not run.output_dir:
         run.output_dir = f"runs/{default_name}-{run.strategy}-{time.strftime('%Y%m%d-%H%M%S')}"
-    set_seed(run.training.seed)
-    return make_accelerator(run.training), Path(run.output_dir)
+    run_dir = Path(run.output_dir)
+    # A seed per process (seed + rank): dropout differs across processes as it would across the
+    # examples of one big batch. Initial weights still agree: DDP copies rank 0's to the others.
+    accelerator = make_accelerator(run.training, run_dir)
+    set_seed(run.training.seed + accelerator.process_index)
+    start_trackers(accelerator, run_dir, config_to_dict(run))
+    return accelerator, run_dir
 
 
 def build(model: str, num_labels: int, strategy: str, cfg: TrainConfig, *, pooling: str | None = None) -> Built:
@@ -52,14 +58,17 @@ def build(model: str, num_labels: int, strategy: str, cfg: TrainConfig, *, pooli
     (``"none"`` for token classification)."""
     model_type, arch = model_architecture(model)
     tokenizer = load_tokenizer(model, arch)
-    net = TaskModel(load_backbone(model, arch, tokenizer.pad_token_id), num_labels,
-                    pooling or cfg.pooling or arch.pooling, cfg.dropout)
+    backbone = load_backbone(model, arch, tokenizer.pad_token_id)
+    if cfg.gradient_checkpointing and strategy != "frozen":
+        # Non-reentrant: works with frozen inputs (LoRA) without enable_input_require_grads.
+        backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    net = TaskModel(backbone, num_labels, pooling or cfg.pooling or arch.pooling, cfg.dropout)
     apply_strategy(net, strategy, arch, cfg)
     return Built(net, tokenizer, model_type, arch, count_parameters(net))
 
 
 def train_frozen_head(net, train_x: torch.Tensor, train_y, val_x, val_y, *, cfg: TrainConfig, accelerator, loss_fn,
-                      score_fn, balanced: bool) -> TrainResult:
+                      score_fn, balanced: bool, run_dir: Path | None = None) -> TrainResult:
     """Train only the head on cached features: gradient descent (``head="linear"``) or
     scikit-learn's LogisticRegression copied into the same linear head (``head="sklearn"``)."""
     if cfg.head == "sklearn":
@@ -68,7 +77,7 @@ def train_frozen_head(net, train_x: torch.Tensor, train_y, val_x, val_y, *, cfg:
     validation = FeatureDataset(val_x, val_y) if val_x is not None else None
     return train_model(net, FeatureDataset(train_x, train_y), None, config=cfg,
                        learning_rate=default_learning_rate("frozen", cfg), accelerator=accelerator, loss_fn=loss_fn,
-                       validation_set=validation, score_fn=score_fn, description="head")
+                       validation_set=validation, score_fn=score_fn, description="head", run_dir=run_dir)
 
 
 def _fit_sklearn_head(net, features: torch.Tensor, labels, balanced: bool, seed: int) -> None:
@@ -95,6 +104,9 @@ def merge_adapter(net) -> None:
 
 
 def write_run_records(run_dir: Path, run: RunConfig, history: list[dict], accelerator) -> None:
+    """The resolved config and per-epoch history; closes the trackers (training is over)."""
+    for tracker in accelerator.trackers:  # not end_training(): that also ends the process group
+        tracker.finish()
     if accelerator.is_main_process:
         import yaml
 
@@ -128,9 +140,9 @@ def save_estimator(estimator, path, kind: str, extra_meta: dict) -> Path:
             "model_type": estimator.model_type_, "classes": estimator.classes_, "pooling": net.pooling,
             "merged": estimator.strategy == "lora" and not hasattr(net.backbone, "peft_config"),
             "parameters": dataclasses.asdict(estimator.parameters_), **extra_meta}
-    # The run's records travel with the model (and survive when the run folder is the save folder).
+    # The run's records travel with the model (when the run folder is the save folder, they stay).
     run_dir = estimator.run_dir_
-    run_files = [*run_dir.glob("metrics-*"), run_dir / "history.json"] if run_dir else []
+    run_files = [*run_dir.glob("metrics-*"), run_dir / "history.json", run_dir / METRICS_LOG] if run_dir else []
     state = process_state()  # under several processes, the main one writes and the others wait
     if state.is_main_process:
         save_model_folder(path, net, estimator.tokenizer_, meta, config_to_dict(estimator.run_config_),

@@ -8,7 +8,8 @@
     FOLDER/metrics-*.json|md  metrics computed before saving
 
 Writes go to a temporary sibling folder that replaces FOLDER only when complete, so a crash
-never leaves a half-written model over a good one.
+never leaves a half-written model over a good one. Anything else already in FOLDER (the run's
+metrics.jsonl, checkpoints/, tracker logs when FOLDER is the run folder) is moved across.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from .checkpoints import load_backbone, load_tokenizer, quiet_transformers
 __all__ = ["save_model_folder", "load_model_folder", "read_metadata", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
+MODEL_ENTRIES = ("nlptransfer.json", "config.yaml", "backbone", "adapter", "head.safetensors")
 
 
 def _clean_base_state(peft_backbone) -> dict:
@@ -61,6 +63,9 @@ def save_model_folder(path, net, tokenizer, metadata: dict, config: dict, extra_
         _write_contents(tmp, net, tokenizer, metadata, config, dict(extra_files))
         old = None
         if path.exists():
+            for entry in path.iterdir():  # renames within one filesystem: instant, nothing copied
+                if entry.name not in MODEL_ENTRIES and not (tmp / entry.name).exists():
+                    entry.rename(tmp / entry.name)
             old = path.with_name(f".{path.name}.old-{tmp.name[-8:]}")
             path.rename(old)
         tmp.rename(path)

@@ -47,7 +47,10 @@ def main(argv: list[str] | None = None, task: str | None = None) -> None:
     """Entry point of the task scripts: ``--config FILE`` then ``key=value`` overrides."""
     parser = argparse.ArgumentParser(description=f"Fine-tune a {task or 'text'} model (see README).")
     parser.add_argument("--config", help="YAML file of RunConfig/TrainConfig fields")
+    parser.add_argument("--resume-from-checkpoint", help="latest (under output_dir/checkpoints) or a checkpoint folder")
+    parser.add_argument("--report-to", help="tensorboard, mlflow or both, comma-separated (metrics.jsonl always)")
     parser.add_argument("overrides", nargs="*", help="key=value, e.g. strategy=lora epochs=2")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     fixed = {"task": task} if task else {}
+    fixed.update({k: getattr(args, k) for k in ("resume_from_checkpoint", "report_to") if getattr(args, k)})
     run(load_run_config(args.config, args.overrides, **fixed))

@@ -133,12 +133,14 @@ class EntityTagger:
             result = train_frozen_head(net, train_x, [ids[t] for s in train_t.tags for t in s], val_x,
                                        [ids[t] for s in val_t.tags for t in s] if val_t else None, cfg=cfg,
                                        accelerator=accelerator, loss_fn=_token_loss, balanced=False,
-                                       score_fn=lambda logits, _: self._f1(to_sentences(logits), val_t))
+                                       score_fn=lambda logits, _: self._f1(to_sentences(logits), val_t),
+                                       run_dir=self.run_dir_)
         else:
             to_sentences = lambda logits: word_logits(logits, val_ds)  # noqa: E731
             result = train_model(net, train_ds, self._collate(), config=cfg, accelerator=accelerator,
                                  learning_rate=default_learning_rate(run.strategy, cfg), loss_fn=_token_loss,
-                                 validation_set=val_ds, score_fn=lambda logits, _: self._f1(to_sentences(logits), val_t))
+                                 validation_set=val_ds, run_dir=self.run_dir_,
+                                 score_fn=lambda logits, _: self._f1(to_sentences(logits), val_t))
         self.train_seconds_ = time.perf_counter() - started
         self.history_ = result.history
         self.model_.eval()

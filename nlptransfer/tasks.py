@@ -63,14 +63,21 @@ def tune_threshold(positive_scores: np.ndarray, is_positive: np.ndarray, target_
         return 0.5
     precision, recall, thresholds = precision_recall_curve(is_positive, positive_scores)
     precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
+    chosen = None
     if target_precision is not None:
         ok = np.flatnonzero(precision >= target_precision)
         if ok.size:
-            return float(thresholds[ok[np.argmax(recall[ok])]])
-        warnings.warn(f"no threshold reaches precision {target_precision} on validation (best "
-                      f"{precision.max():.3f}); using the best-F1 threshold instead", stacklevel=2)
-    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-    return float(thresholds[int(np.argmax(f1))])
+            chosen = thresholds[ok[np.argmax(recall[ok])]]
+        else:
+            warnings.warn(f"no threshold reaches precision {target_precision} on validation (best "
+                          f"{precision.max():.3f}); using the best-F1 threshold instead", stacklevel=2)
+    if chosen is None:
+        f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+        chosen = thresholds[int(np.argmax(f1))]
+    # Halfway down to the next lower score, not on a score itself: the same validation decisions,
+    # but a recomputed score (other batch, other thread count: 1e-8 apart) cannot flip sides.
+    below = positive_scores[positive_scores < chosen]
+    return float((chosen + below.max()) / 2 if below.size else chosen)
 
 
 def selection_score(task: ClassificationTask, logits: torch.Tensor, labels: list[int], positive_index: int | None) -> float:
