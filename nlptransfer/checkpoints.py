@@ -123,10 +123,15 @@ def model_architecture(name: str) -> tuple[str, Architecture]:
     return config.model_type, architecture_for(config.model_type, tokenizer_has_pad=tokenizer_has_pad)
 
 
-def load_backbone(name: str, arch: Architecture, pad_token_id: int):
-    """The bare transformer (no task head) with ``config.pad_token_id`` synced to the tokenizer."""
+def load_backbone(name: str, arch: Architecture, pad_token_id: int, *, pretrained: bool = True):
+    """The bare transformer (no task head) with ``config.pad_token_id`` synced to the tokenizer.
+    ``pretrained=False``: the same architecture with freshly initialised weights."""
     import torch
 
-    model = _load("model", name, AutoModel.from_pretrained, dtype=torch.float32, **arch.load_kwargs)
+    if pretrained:
+        model = _load("model", name, AutoModel.from_pretrained, dtype=torch.float32, **arch.load_kwargs)
+    else:
+        config = _load("config", name, AutoConfig.from_pretrained)
+        model = AutoModel.from_config(config, dtype=torch.float32, **arch.load_kwargs)
     model.config.pad_token_id = pad_token_id
     return model

@@ -13,12 +13,13 @@ import numpy as np
 import torch
 
 from .batching import encode_texts, text_collator
+from .calibration import apply_temperature, fit_temperature
 from .config import ConfigError, RunConfig, TrainConfig
 from .data import DataError, TextTable, check_splits, read_text_table
 from .estimator import (build, load_estimator, merge_adapter, predict_accelerator, record_metrics, save_estimator,
                         start_run, train_frozen_head, write_run_records)
+from .harness import evaluate_classification
 from .inference import extract_features, predict_logits
-from .metrics import classification_metrics, positive_class_metrics
 from .strategies import default_learning_rate
 from .tasks import CLASSIFICATION_TASKS, class_weights, decide, positive_label, selection_score, tune_threshold
 from .training import train_model
@@ -31,7 +32,8 @@ class TextClassifier:
 
     model: hub id, local folder or alias (``minilm-l6`` works offline).
     task: "sentiment" (any number of classes) or "spam" (binary, imbalance-aware).
-    strategy: "full", "frozen" (cached features + linear or scikit-learn head) or "lora".
+    strategy: "full", "frozen" (cached features + linear or scikit-learn head), "lora", or "scratch"
+        (random weights: the baseline that shows what pretraining adds).
     training: hyperparameters (``TrainConfig``); defaults suit a few thousand examples.
     output_dir: run folder for the resolved config, history and metrics (default runs/TASK-STRATEGY-TIME).
     """
@@ -102,10 +104,14 @@ class TextClassifier:
         self.positive_label_, self.model_type_, self.run_config_ = positive, built.model_type, run
         self._train_texts = frozenset(train_t.texts)  # to warn when evaluation texts were trained on; not saved
         self.parameters_ = built.parameters
-        self.threshold_, val_proba = None, None
+        self.threshold_, self.temperature_, val_proba = None, None, None
         if val_t is not None:
             val_proba = torch.softmax(result.best_logits, -1).numpy() if result.best_logits is not None \
                 else self.predict_proba(val_t.texts)
+            if cfg.temperature_scaling:  # before the threshold: it is tuned on calibrated scores
+                self.temperature_ = fit_temperature(val_proba, np.asarray(val_ds.labels))
+                val_proba = apply_temperature(val_proba, self.temperature_)
+                accelerator.print(f"temperature scaling: T = {self.temperature_:.3f}")
         if positive is not None:
             if val_proba is None:
                 self.threshold_ = 0.5
@@ -126,7 +132,7 @@ class TextClassifier:
         accelerator = predict_accelerator(self)
         dataset = encode_texts(self.tokenizer_, texts, cfg.max_length)
         logits = predict_logits(self.model_, dataset, text_collator(self.tokenizer_), accelerator, cfg.eval_batch_size)
-        return torch.softmax(logits, -1).numpy()
+        return apply_temperature(torch.softmax(logits, -1).numpy(), getattr(self, "temperature_", None))
 
     def predict(self, texts) -> list[str]:
         """Label strings; for spam, ``p(spam) >= threshold_``."""
@@ -153,12 +159,9 @@ class TextClassifier:
         return self._report(table, self.predict_proba(table.texts), name)
 
     def _report(self, table, proba: np.ndarray, name: str) -> dict:
-        pos = self.classes_.index(self.positive_label_) if self.positive_label_ else None
-        predicted = [self.classes_[i] for i in decide(proba, pos, self.threshold_)]
-        metrics = classification_metrics(table.labels, predicted, self.classes_)
-        if pos is not None:
-            metrics.update(positive_class_metrics(table.labels, predicted, proba[:, pos], self.positive_label_))
-            metrics["threshold"] = self.threshold_
+        metrics = evaluate_classification(table.labels, proba, self.classes_, self.positive_label_, self.threshold_)
+        if getattr(self, "temperature_", None) is not None:
+            metrics["temperature"] = self.temperature_
         return record_metrics(self, name, metrics)
 
     # -- export ----------------------------------------------------------------------------------
@@ -169,8 +172,8 @@ class TextClassifier:
 
     def save(self, path) -> Path:
         """Write the fitted model to the folder ``path`` (replaced atomically)."""
-        return save_estimator(self, path, "text-classifier",
-                              {"positive_label": self.positive_label_, "threshold": self.threshold_})
+        return save_estimator(self, path, "text-classifier", {"positive_label": self.positive_label_,
+                              "threshold": self.threshold_, "temperature": self.temperature_})
 
     @classmethod
     def _from_folder(cls, path) -> "TextClassifier":
@@ -178,6 +181,7 @@ class TextClassifier:
             meta["model"], meta["task"], meta["strategy"], training=run.training, text_column=run.text_column,
             label_column=run.label_column), path)
         clf.positive_label_, clf.threshold_ = meta["positive_label"], meta["threshold"]
+        clf.temperature_ = meta.get("temperature")
         return clf
 
 

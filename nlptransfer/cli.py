@@ -53,6 +53,40 @@ def _predict(args) -> None:
                           "scores": {c: round(float(p), 4) for c, p in zip(model.classes_, row)}}))
 
 
+def _compare(args) -> None:
+    from .comparison import compare
+    from .config import load_run_config
+
+    def listed(text: str) -> list[str]:
+        return [x.strip() for x in text.split(",") if x.strip()]
+
+    try:
+        fractions = [float(f) for f in listed(args.train_fractions)]
+    except ValueError:
+        from .config import ConfigError
+
+        raise ConfigError(f"--train-fractions must be numbers like 0.1,0.5,1; got {args.train_fractions!r}.") from None
+    training = load_run_config(args.config, args.overrides).training
+    summary = compare(args.task, args.train, args.validation, args.test, models=listed(args.models),
+                      strategies=listed(args.strategies), seeds=args.seeds, train_fractions=fractions,
+                      output_dir=args.output_dir, training=training, classic=not args.no_classic,
+                      text_column=args.text_column, label_column=args.label_column)
+    for gain in summary["gains"]:
+        print(f"{gain['model']} {gain['strategy']} @ {gain['fraction']:g}: {gain['metric']} {gain['gain']:+.4f} "
+              f"vs {gain['reference']} [{gain['ci_low']:+.4f}, {gain['ci_high']:+.4f}] -> {gain['verdict']}")
+    print(f"report: {Path(args.output_dir) / 'report.html'}")
+    if summary["failed"]:
+        print(f"{len(summary['failed'])} run(s) failed (see runs/NAME/log.txt); rerun the same command to retry "
+              f"them: {', '.join(summary['failed'])}", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def _report(args) -> None:
+    from .report import build_report
+
+    print(f"report: {build_report(args.path)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="nlptransfer", description="Transfer learning for NLP tasks.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +113,28 @@ def main(argv: list[str] | None = None) -> None:
     predict.add_argument("--text", action="append")
     predict.add_argument("--file")
     predict.set_defaults(fn=_predict)
+
+    comp = sub.add_parser("compare", help="models x strategies x seeds x train fractions, with scratch and classic "
+                                          "baselines: did transfer help?")
+    comp.add_argument("--task", required=True, choices=("sentiment", "spam", "ner"))
+    comp.add_argument("--train", required=True)
+    comp.add_argument("--validation", required=True)
+    comp.add_argument("--test", required=True)
+    comp.add_argument("--models", default="minilm-l6", help="comma-separated hub ids, folders or aliases")
+    comp.add_argument("--strategies", default="full,frozen,lora,scratch")
+    comp.add_argument("--seeds", type=int, default=3)
+    comp.add_argument("--train-fractions", default="1.0", help="e.g. 0.05,0.25,1.0 (learning curve)")
+    comp.add_argument("--output-dir", default="out/compare")
+    comp.add_argument("--no-classic", action="store_true", help="skip the TF-IDF / feature-tagger baseline")
+    comp.add_argument("--text-column", default="text")
+    comp.add_argument("--label-column", default="label")
+    comp.add_argument("--config", help="YAML of training options shared by every run")
+    comp.add_argument("overrides", nargs="*", help="key=value training options, e.g. epochs=2")
+    comp.set_defaults(fn=_compare)
+
+    rep = sub.add_parser("report", help="rebuild report.md/.html from a compare or run folder's saved results")
+    rep.add_argument("path")
+    rep.set_defaults(fn=_report)
 
     args = parser.parse_args(argv)
     from .checkpoints import ModelLoadError

@@ -15,7 +15,7 @@ import yaml
 
 __all__ = ["TrainConfig", "RunConfig", "load_run_config", "config_to_dict", "ConfigError"]
 
-STRATEGIES = ("full", "frozen", "lora")
+STRATEGIES = ("full", "frozen", "lora", "scratch")  # scratch: full training from random weights
 TASKS = ("sentiment", "spam", "ner")
 
 
@@ -30,7 +30,7 @@ class TrainConfig:
     epochs: int = 3
     batch_size: int = 16
     eval_batch_size: int = 64
-    learning_rate: float | None = None  # full 3e-5, lora 5e-4, frozen head 1e-2
+    learning_rate: float | None = None  # full 3e-5, lora 5e-4, frozen head 1e-2, scratch 1e-4
     head_learning_rate: float | None = None  # full/lora: a separate (usually higher) rate for the head
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
@@ -49,6 +49,7 @@ class TrainConfig:
     head: str = "linear"  # frozen only: "linear" (gradient descent) or "sklearn" (LogisticRegression)
     class_weights: str = "auto"  # "auto" (spam: on when the minority class is under 25%), "on", "off"
     target_precision: float | None = None  # spam: pick the threshold reaching this precision
+    temperature_scaling: bool = False  # classification: fit a softmax temperature on validation (calibration)
     progress: bool = True
     gradient_checkpointing: bool = False  # recompute activations in backward: less memory, ~30% slower
     auto_batch_size: bool = True  # on out-of-memory before the first step: halve batch_size, double accumulation

@@ -58,7 +58,7 @@ def build(model: str, num_labels: int, strategy: str, cfg: TrainConfig, *, pooli
     (``"none"`` for token classification)."""
     model_type, arch = model_architecture(model)
     tokenizer = load_tokenizer(model, arch)
-    backbone = load_backbone(model, arch, tokenizer.pad_token_id)
+    backbone = load_backbone(model, arch, tokenizer.pad_token_id, pretrained=strategy != "scratch")
     if cfg.gradient_checkpointing and strategy != "frozen":
         # Non-reentrant: works with frozen inputs (LoRA) without enable_input_require_grads.
         backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})

@@ -31,6 +31,11 @@ def _fmt(value) -> str:
 def metrics_markdown(metrics: dict, title: str) -> str:
     lines = [f"# {title}", "", "| metric | value |", "|---|---:|"]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in metrics.items() if not isinstance(v, (dict, list))]
+    ci = metrics.get("ci95")
+    if ci:
+        lines += ["", "## 95% bootstrap intervals (test examples resampled)", "", "| metric | low | high |",
+                  "|---|---:|---:|"]
+        lines += [f"| {k} | {_fmt(lo)} | {_fmt(hi)} |" for k, (lo, hi) in ci.items()]
     per_class = metrics.get("per_class")
     if per_class:
         lines += ["", "## Per class", "", "| label | precision | recall | f1 | support |", "|---|---:|---:|---:|---:|"]

@@ -1,4 +1,5 @@
-"""Strategies decide which weights train: ``full``, ``frozen`` or ``lora``.
+"""Strategies decide which weights train: ``full``, ``frozen``, ``lora`` or ``scratch`` (the
+same architecture with random weights, all trained: the baseline that shows what transfer adds).
 
 Each is a small function over a ``TaskModel``-like module with ``backbone`` and the head.
 """
@@ -15,7 +16,8 @@ from .config import TrainConfig
 __all__ = ["apply_strategy", "ParameterCount", "count_parameters", "optimizer_groups", "default_learning_rate"]
 
 # frozen: a linear head on cached features tolerates (and needs) a much larger step
-DEFAULT_LR = {"full": 3e-5, "lora": 5e-4, "frozen": 1e-2}
+# scratch: random weights need larger steps than pretrained ones
+DEFAULT_LR = {"full": 3e-5, "lora": 5e-4, "frozen": 1e-2, "scratch": 1e-4}
 
 
 def default_learning_rate(strategy: str, config: TrainConfig) -> float:
@@ -24,7 +26,7 @@ def default_learning_rate(strategy: str, config: TrainConfig) -> float:
 
 def apply_strategy(model: nn.Module, strategy: str, arch: Architecture, config: TrainConfig) -> nn.Module:
     """Set ``requires_grad`` (and for LoRA wrap the backbone with peft); returns ``model``."""
-    if strategy == "full":
+    if strategy in ("full", "scratch"):
         model.requires_grad_(True)
     elif strategy == "frozen":
         model.requires_grad_(False)
@@ -43,7 +45,7 @@ def apply_strategy(model: nn.Module, strategy: str, arch: Architecture, config: 
             model.backbone = get_peft_model(model.backbone, lora)
         getattr(model, HEAD_NAME).requires_grad_(True)
     else:
-        raise ValueError(f"strategy must be full, frozen or lora; got {strategy!r}")
+        raise ValueError(f"strategy must be full, frozen, lora or scratch; got {strategy!r}")
     return model
 
 

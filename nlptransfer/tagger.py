@@ -16,6 +16,7 @@ from .config import RunConfig, TrainConfig
 from .data import DataError
 from .estimator import (build, load_estimator, merge_adapter, predict_accelerator, record_metrics, save_estimator,
                         start_run, train_frozen_head, write_run_records)
+from .harness import evaluate_entities
 from .inference import extract_word_features, predict_logits
 from .metrics import entity_metrics
 from .strategies import default_learning_rate
@@ -69,7 +70,7 @@ class EntityTagger:
     """Fine-tune a pretrained transformer for named-entity recognition.
 
     model: hub id, local folder or alias (``minilm-l6`` works offline).
-    strategy: "full", "frozen" (cached word features + linear or scikit-learn head) or "lora".
+    strategy: "full", "frozen" (cached word features + linear or scikit-learn head), "lora" or "scratch".
     Data: CoNLL column files, JSONL with ``tokens``/``tags`` lists, a DataFrame or a Dataset.
     IOB1 and BIOES tags are converted to IOB2; invalid sequences are errors unless ``repair_tags``.
     """
@@ -202,7 +203,10 @@ class EntityTagger:
 
     def _report(self, table: TaggedTable, logits, name: str) -> dict:
         predicted = _decode(logits if logits is not None else self._word_logits(table.words), self.classes_)[0]
-        return record_metrics(self, name, {**entity_metrics(table.tags, predicted), "source_scheme": table.scheme})
+        return self._score(table, predicted, name)
+
+    def _score(self, table: TaggedTable, predicted: list[list[str]], name: str) -> dict:
+        return record_metrics(self, name, {**evaluate_entities(table.tags, predicted), "source_scheme": table.scheme})
 
     # -- export ----------------------------------------------------------------------------------
     def merge(self) -> "EntityTagger":

@@ -11,7 +11,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from sklearn.metrics import average_precision_score, f1_score, precision_recall_curve
 
 from .data import DataError
@@ -45,14 +44,16 @@ def positive_label(task: ClassificationTask, classes: list[str], train_labels: l
     return min(classes, key=lambda c: (counts[c], c))
 
 
-def class_weights(task: ClassificationTask, label_ids: list[int], n_classes: int, mode: str) -> torch.Tensor | None:
-    """Balanced weights n / (C * count_c), or None. "auto" turns them on for binary tasks whose
+def class_weights(task: ClassificationTask, label_ids: list[int], n_classes: int, mode: str):
+    """Balanced weights n / (C * count_c) as a float tensor, or None. "auto" turns them on for binary tasks whose
     minority class is under 25% of train."""
     counts = np.bincount(label_ids, minlength=n_classes).astype(float)
     if mode == "off":
         return None
     if mode == "auto" and not (task.binary and counts.min() / counts.sum() < MINORITY_SHARE_FOR_WEIGHTS):
         return None
+    import torch  # here, not at the top: the classic baselines use this module without torch
+
     return torch.tensor(counts.sum() / (n_classes * np.maximum(counts, 1)), dtype=torch.float32)
 
 
@@ -80,8 +81,10 @@ def tune_threshold(positive_scores: np.ndarray, is_positive: np.ndarray, target_
     return float((chosen + below.max()) / 2 if below.size else chosen)
 
 
-def selection_score(task: ClassificationTask, logits: torch.Tensor, labels: list[int], positive_index: int | None) -> float:
+def selection_score(task: ClassificationTask, logits, labels: list[int], positive_index: int | None) -> float:
     """Validation score for early stopping: PR-AUC for binary tasks (threshold-free), else macro F1."""
+    import torch
+
     if task.binary:
         scores = torch.softmax(logits, -1)[:, positive_index].numpy()
         return float(average_precision_score(np.asarray(labels) == positive_index, scores))
