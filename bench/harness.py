@@ -52,7 +52,8 @@ def main(args, runners: dict, name: str, metric: str, n_train) -> None:
     report = {"date": time.strftime("%Y-%m-%d"), "commit": commit, "command": "python " + " ".join(sys.argv),
               "machine": f"{os.cpu_count()} CPU cores, no GPU", "metric": metric,
               "args": {k: v for k, v in vars(args).items() if not k.startswith("one_")}, "rows": rows}
-    out = Path(__file__).parent / "results" / f"{name}-{report['date']}.json"
+    suffix = "" if args.seed == 42 else f"-seed{args.seed}"  # extra seeds never overwrite the default run
+    out = Path(__file__).parent / "results" / f"{name}-{report['date']}{suffix}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(markdown(report))
