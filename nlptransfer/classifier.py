@@ -18,10 +18,10 @@ from .config import ConfigError, RunConfig, TrainConfig
 from .data import DataError, TextTable, check_splits, read_text_table
 from .estimator import (build, load_estimator, merge_adapter, predict_accelerator, record_metrics, save_estimator,
                         start_run, train_frozen_head, write_run_records)
-from .harness import evaluate_classification
+from .harness import evaluate_classification, predicted_labels
 from .inference import extract_features, predict_logits
 from .strategies import default_learning_rate
-from .tasks import CLASSIFICATION_TASKS, class_weights, decide, positive_label, selection_score, tune_threshold
+from .tasks import CLASSIFICATION_TASKS, class_weights, positive_label, selection_score, tune_threshold
 from .training import train_model
 
 __all__ = ["TextClassifier"]
@@ -136,9 +136,7 @@ class TextClassifier:
 
     def predict(self, texts) -> list[str]:
         """Label strings; for spam, ``p(spam) >= threshold_``."""
-        proba = self.predict_proba(texts)
-        pos = self.classes_.index(self.positive_label_) if self.positive_label_ else None
-        return [self.classes_[i] for i in decide(proba, pos, self.threshold_)]
+        return predicted_labels(self.predict_proba(texts), self.classes_, self.positive_label_, self.threshold_)
 
     def score(self, texts, labels) -> float:
         """Accuracy, as scikit-learn's ``score``."""

@@ -68,6 +68,6 @@ class MetricsLog:
             return
         from .reports import atomic_write_text
 
-        kept = [line for line in self.path.read_text(encoding="utf-8").splitlines()
-                if line and not (json.loads(line).get("phase") == self.phase and json.loads(line)["step"] > step)]
+        rows = [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line]
+        kept = [json.dumps(r) for r in rows if not (r.get("phase") == self.phase and r["step"] > step)]
         atomic_write_text(self.path, "".join(line + "\n" for line in kept))
