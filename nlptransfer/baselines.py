@@ -2,13 +2,15 @@
 
 Classification: TF-IDF (word 1-2-grams plus character 2-5-grams) into logistic regression, its
 regularisation chosen on validation. NER: a feature-based tagger, logistic regression on each
-word's spelling, shape, affixes and neighbours (the features of pre-neural CoNLL systems), with
-invalid IOB2 repaired. Both take the same data as the estimators and give predictions the shared
-harness scores the same way.
+word's spelling, shape, affixes and neighbours (the features of pre-neural CoNLL systems), decoded
+to valid IOB2 as the neural tagger's predictions are. Both take the same data as the estimators
+and give predictions the shared harness scores the same way.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from .tag_schemes import lenient_iob2
 
 __all__ = ["TfidfClassifier", "FeatureTagger"]
 
@@ -75,16 +77,6 @@ def _word_features(words: list[str], i: int) -> dict:
     return feats
 
 
-def _repair(tags: list[str]) -> list[str]:
-    """I-X that continues no X entity becomes B-X: word-wise predictions are not always valid IOB2."""
-    out = []
-    for t in tags:
-        if t.startswith("I-") and not (out and out[-1][2:] == t[2:] and out[-1] != "O"):
-            t = "B-" + t[2:]
-        out.append(t)
-    return out
-
-
 class FeatureTagger:
     """Word-feature logistic regression tagger (CoNLL-era features), IOB2 in and out."""
 
@@ -112,7 +104,7 @@ class FeatureTagger:
 
         def entity_f1(true_flat, pred_flat):
             pred = _split(list(pred_flat), lengths)
-            return entity_scorer(val_tags, [_repair(p) for p in pred]).score()
+            return entity_scorer(val_tags, [lenient_iob2(p) for p in pred]).score()
 
         self.c_ = _choose_c(self._model, x, y, vx, None, lambda _, p: entity_f1(None, p))
         self.model_ = self._model(self.c_).fit(x, y)
@@ -121,7 +113,7 @@ class FeatureTagger:
 
     def predict_tags(self, sentences) -> list[list[str]]:
         flat = list(self.model_.predict(self._x(sentences))) if sentences else []
-        return [_repair(tags) for tags in _split(flat, [len(s) for s in sentences])]
+        return [lenient_iob2(tags) for tags in _split(flat, [len(s) for s in sentences])]
 
 
 def _split(flat: list, lengths: list[int]) -> list[list]:

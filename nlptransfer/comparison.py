@@ -27,10 +27,9 @@ import numpy as np
 
 from .config import STRATEGIES, ConfigError, TrainConfig
 from .reports import atomic_write_text
+from .summary import PRIMARY_METRIC
 
-__all__ = ["compare", "PRIMARY_METRIC", "run_key"]
-
-PRIMARY_METRIC = {"spam": "positive_f1", "sentiment": "macro_f1", "ner": "f1"}
+__all__ = ["compare", "run_key"]
 COMPARE_STRATEGIES = STRATEGIES
 
 

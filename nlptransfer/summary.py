@@ -18,10 +18,10 @@ from .bootstrap import (
 )
 from .harness import predicted_labels
 
-__all__ = ["load_runs", "summarize", "REFERENCE_STRATEGIES"]
+__all__ = ["load_runs", "summarize", "REFERENCE_STRATEGIES", "PRIMARY_METRIC"]
 
 REFERENCE_STRATEGIES = ("scratch", "classic")
-PRIMARY = {"spam": "positive_f1", "sentiment": "macro_f1", "ner": "f1"}
+PRIMARY_METRIC = {"spam": "positive_f1", "sentiment": "macro_f1", "ner": "f1"}  # what a compare ranks by
 
 
 def load_runs(out: Path, wanted: dict[str, str] | None = None) -> list[dict]:
@@ -47,7 +47,7 @@ def _scorer(task: str, predictions: dict) -> Scorer:
     predicted = predicted_labels(proba, classes, positive, predictions["threshold"])
     index = {c: i for i, c in enumerate(classes)}
     return classification_scorer([index[y] for y in predictions["true"]], [index[y] for y in predicted],
-                                 len(classes), PRIMARY[task], index.get(positive) if positive else None)
+                                 len(classes), PRIMARY_METRIC[task], index.get(positive) if positive else None)
 
 
 def _row(run: dict, metric: str) -> dict:
@@ -82,7 +82,7 @@ def _group(rows: list[dict], metric: str) -> list[dict]:
 
 
 def summarize(runs: list[dict], task: str) -> dict:
-    metric = PRIMARY[task]
+    metric = PRIMARY_METRIC[task]
     rows = [_row(r, metric) for r in runs]
     groups = _group(rows, metric)
     by_key = {(g["model"], g["strategy"], g["fraction"]): g for g in groups}

@@ -89,6 +89,17 @@ def to_iob2(tags: list[str], scheme: str, where: Where, *, repair: bool = False,
     return out, repaired
 
 
+def lenient_iob2(tags: list[str]) -> list[str]:
+    """Predicted tags made valid IOB2: an I-X that continues no X entity is read as B-X (the usual
+    lenient decode of word-by-word predictions)."""
+    out = []
+    for tag in tags:
+        if tag.startswith("I-") and (out[-1] if out else "O")[2:] != tag[2:]:
+            tag = "B-" + tag[2:]
+        out.append(tag)
+    return out
+
+
 def convert_all(sentences: list[list[str]], wheres: list[Where], *, repair: bool = False,
                 words: list[list[str]] | None = None) -> tuple[list[list[str]], str]:
     """Every sentence to IOB2; returns (tags, detected scheme) and warns with the repair count."""

@@ -20,6 +20,7 @@ from .harness import evaluate_entities
 from .inference import extract_word_features, predict_logits
 from .metrics import entity_metrics
 from .strategies import default_learning_rate
+from .tag_schemes import lenient_iob2
 from .tagged_data import TaggedTable, check_tag_splits, read_tagged_table
 from .training import train_model
 
@@ -37,15 +38,7 @@ def _decode(logits_per_sentence: list[torch.Tensor], tags: list[str]):
     out_tags, out_scores = [], []
     for logits in logits_per_sentence:
         proba = torch.softmax(logits, -1)
-        best = proba.argmax(-1).tolist()
-        sentence, previous = [], "O"
-        for i in best:
-            tag = tags[i]
-            if tag.startswith("I-") and previous[2:] != tag[2:]:
-                tag = "B-" + tag[2:]
-            sentence.append(tag)
-            previous = tag
-        out_tags.append(sentence)
+        out_tags.append(lenient_iob2([tags[i] for i in proba.argmax(-1).tolist()]))
         out_scores.append(proba.max(-1).values.numpy())
     return out_tags, out_scores
 
