@@ -60,7 +60,7 @@ def run_trainer(args, strategy):
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer
 
-    from nlptransfer.checkpoints import resolve
+    from nlptransfer.models.pretrained import resolve
 
     train, validation, test = load_splits(args.dataset, args.train_size, args.seed)
     classes = sorted(train["label"].unique())

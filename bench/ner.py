@@ -21,7 +21,7 @@ CONLL = SHARED / "conll2003"
 
 
 def load_splits(args):
-    from nlptransfer.tagged_data import read_tagged_table
+    from nlptransfer.data.tagged_table import read_tagged_table
 
     train = read_tagged_table(CONLL / "train.txt")
     validation = read_tagged_table(CONLL / "validation.txt", name="validation")
@@ -55,9 +55,9 @@ def run_trainer(args, strategy):
     from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
                               Trainer)
 
-    from nlptransfer.checkpoints import resolve
-    from nlptransfer.metrics import entity_metrics
-    from nlptransfer.tagged_data import tag_order
+    from nlptransfer.models.pretrained import resolve
+    from nlptransfer.evaluation.metrics import entity_metrics
+    from nlptransfer.data.tagged_table import tag_order
 
     train, validation, test = load_splits(args)
     tags = tag_order(train.tags)

@@ -3,17 +3,17 @@
     from nlptransfer import TextClassifier, load
     clf = TextClassifier(model="minilm-l6", task="spam", strategy="lora").fit("train.csv", "validation.csv")
 """
-from .config import ConfigError, RunConfig, TrainConfig
-from .data import DataError
+from .config import RunConfig, TrainConfig, config_from_command_line, load_run_config
+from .errors import ConfigError, DataError, ModelLoadError, exit_on_user_error
 
-__all__ = ["TextClassifier", "EntityTagger", "compare", "TrainConfig", "RunConfig", "load", "DataError", "ConfigError",
-           "ModelLoadError"]
+__all__ = ["TextClassifier", "EntityTagger", "compare", "TrainConfig", "RunConfig", "load_run_config", "load",
+           "config_from_command_line", "exit_on_user_error", "DataError", "ConfigError", "ModelLoadError"]
 __version__ = "0.1.0"
 
 # Imported on first use (PEP 562): torch and transformers take seconds to import, and the CLI's
 # report command and the classic baselines of a compare need neither.
-_LAZY = {"TextClassifier": "classifier", "EntityTagger": "tagger", "compare": "comparison",
-         "ModelLoadError": "checkpoints"}
+_LAZY = {"TextClassifier": "estimators.text_classifier", "EntityTagger": "estimators.entity_tagger",
+         "compare": "comparison.grid", "load": "estimators.fitted"}
 
 
 def __getattr__(name):
@@ -22,19 +22,3 @@ def __getattr__(name):
 
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def load(path):
-    """Load any model saved by nlptransfer's ``save`` (the folder's nlptransfer.json says which kind)."""
-    from .persistence import read_metadata
-
-    kind = read_metadata(path)["kind"]
-    if kind == "text-classifier":
-        from .classifier import TextClassifier
-
-        return TextClassifier._from_folder(path)
-    if kind == "entity-tagger":
-        from .tagger import EntityTagger
-
-        return EntityTagger._from_folder(path)
-    raise ValueError(f"{path}: unknown model kind {kind!r}")

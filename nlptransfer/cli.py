@@ -6,6 +6,10 @@ import json
 import sys
 from pathlib import Path
 
+from .errors import ConfigError, exit_on_user_error
+from .strategies import STRATEGIES
+from .task_types import TASK_TYPES
+
 __all__ = ["main"]
 
 _TRAIN_FLAGS = ("task", "model", "strategy", "train", "validation", "test", "output_dir", "text_column",
@@ -21,21 +25,28 @@ def _train(args) -> None:
 
 
 def _evaluate(args) -> None:
-    from . import load
+    from .estimators.fitted import load
+    from .evaluation.metric_files import metrics_markdown, write_metrics
 
     model = load(args.model_dir)
-    for column in ("text_column", "label_column", "tokens_column", "tags_column"):
-        if getattr(args, column, None):
-            setattr(model, column, getattr(args, column))
-    model.run_dir_ = Path(args.model_dir)  # metrics-NAME.json|md land beside the model
-    metrics = model.evaluate(args.data, name=args.name)
-    from .reports import metrics_markdown
+    run = model.run_config_
+    if model.task == "ner":
+        from .data.tagged_table import read_tagged_table
 
+        table = read_tagged_table(args.data, args.tokens_column or run.tokens_column,
+                                  args.tags_column or run.tags_column, tag_index=run.tag_column_index, name=args.name)
+    else:
+        from .data.text_table import read_text_table
+
+        table = read_text_table(args.data, args.text_column or run.text_column, args.label_column or run.label_column,
+                                name=args.name)
+    metrics = model.evaluate(table, name=args.name)
+    write_metrics(metrics, args.model_dir, args.name)  # metrics-NAME.json|md land beside the model
     print(metrics_markdown(metrics, f"{args.model_dir} on {args.data}"))
 
 
 def _predict(args) -> None:
-    from . import load
+    from .estimators.fitted import load
 
     texts = list(args.text or [])
     if args.file:
@@ -54,7 +65,7 @@ def _predict(args) -> None:
 
 
 def _compare(args) -> None:
-    from .comparison import compare
+    from .comparison.grid import compare
     from .config import load_run_config
 
     def listed(text: str) -> list[str]:
@@ -63,8 +74,6 @@ def _compare(args) -> None:
     try:
         fractions = [float(f) for f in listed(args.train_fractions)]
     except ValueError:
-        from .config import ConfigError
-
         raise ConfigError(f"--train-fractions must be numbers like 0.1,0.5,1; got {args.train_fractions!r}.") from None
     training = load_run_config(args.config, args.overrides).training
     summary = compare(args.task, args.train, args.validation, args.test, models=listed(args.models),
@@ -82,9 +91,17 @@ def _compare(args) -> None:
 
 
 def _report(args) -> None:
-    from .report import build_report
+    """A compare folder (compare.json) or a run/model folder."""
+    path = Path(args.path)
+    if (path / "compare.json").exists():
+        from .comparison.report import write_compare_outputs
 
-    print(f"report: {build_report(args.path)}")
+        write_compare_outputs(path)
+        print(f"report: {path / 'report.html'}")
+    else:
+        from .evaluation.run_report import write_run_report
+
+        print(f"report: {write_run_report(path)}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -116,12 +133,12 @@ def main(argv: list[str] | None = None) -> None:
 
     comp = sub.add_parser("compare", help="models x strategies x seeds x train fractions, with scratch and classic "
                                           "baselines: did transfer help?")
-    comp.add_argument("--task", required=True, choices=("sentiment", "spam", "ner"))
+    comp.add_argument("--task", required=True, choices=tuple(TASK_TYPES))
     comp.add_argument("--train", required=True)
     comp.add_argument("--validation", required=True)
     comp.add_argument("--test", required=True)
     comp.add_argument("--models", default="minilm-l6", help="comma-separated hub ids, folders or aliases")
-    comp.add_argument("--strategies", default="full,frozen,lora,scratch")
+    comp.add_argument("--strategies", default=",".join(STRATEGIES))
     comp.add_argument("--seeds", type=int, default=3)
     comp.add_argument("--train-fractions", default="1.0", help="e.g. 0.05,0.25,1.0 (learning curve)")
     comp.add_argument("--output-dir", default="out/compare")
@@ -137,15 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     rep.set_defaults(fn=_report)
 
     args = parser.parse_args(argv)
-    from .checkpoints import ModelLoadError
-    from .config import ConfigError
-    from .data import DataError
-
-    try:
-        args.fn(args)
-    except (DataError, ConfigError, ModelLoadError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
+    exit_on_user_error(args.fn, args)
 
 
 if __name__ == "__main__":

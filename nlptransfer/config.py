@@ -13,14 +13,11 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["TrainConfig", "RunConfig", "load_run_config", "config_to_dict", "ConfigError"]
+from .errors import ConfigError
+from .strategies import STRATEGIES
+from .task_types import TASK_TYPES
 
-STRATEGIES = ("full", "frozen", "lora", "scratch")  # scratch: full training from random weights
-TASKS = ("sentiment", "spam", "ner")
-
-
-class ConfigError(ValueError):
-    """A configuration value or key is wrong; the message says which and what is allowed."""
+__all__ = ["TrainConfig", "RunConfig", "load_run_config", "config_from_command_line", "config_to_dict"]
 
 
 @dataclass
@@ -95,7 +92,7 @@ class RunConfig:
     training: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self):
-        _check_choice("task", self.task, TASKS)
+        _check_choice("task", self.task, TASK_TYPES)
         _check_choice("strategy", self.strategy, STRATEGIES)
 
 
@@ -164,6 +161,21 @@ def load_run_config(path: str | Path | None = None, overrides: list[str] | tuple
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"Unknown config key {key!r}{' in ' + str(path) if path else ''}.{hint}")
     return RunConfig(**run_kwargs, training=TrainConfig(**train_kwargs))
+
+
+def config_from_command_line(argv: list[str] | None = None, description: str | None = None) -> RunConfig:
+    """A task script's command line: ``--config FILE.yaml``, ``--resume-from-checkpoint``,
+    ``--report-to`` and ``key=value`` overrides of any field."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", help="YAML file of RunConfig/TrainConfig fields")
+    parser.add_argument("--resume-from-checkpoint", help="latest (under output_dir/checkpoints) or a checkpoint folder")
+    parser.add_argument("--report-to", help="tensorboard, mlflow or both, comma-separated (metrics.jsonl always)")
+    parser.add_argument("overrides", nargs="*", help="key=value, e.g. strategy=lora epochs=2")
+    args = parser.parse_args(argv)
+    flags = {"resume_from_checkpoint": args.resume_from_checkpoint, "report_to": args.report_to}
+    return load_run_config(args.config, args.overrides, **{k: v for k, v in flags.items() if v})
 
 
 def config_to_dict(config: RunConfig) -> dict:

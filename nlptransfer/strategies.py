@@ -1,52 +1,89 @@
-"""Strategies decide which weights train: ``full``, ``frozen``, ``lora`` or ``scratch`` (the
-same architecture with random weights, all trained: the baseline that shows what transfer adds).
+"""Strategies decide which weights train. One registry row each: its name, default learning
+rate, what trains, and how the loop treats it. A new strategy is a row here plus its function.
 
-Each is a small function over a ``TaskModel``-like module with ``backbone`` and the head.
+    full     everything trains
+    frozen   the head only, on backbone features computed once per example and cached
+    lora     LoRA matrices (peft, on the backbone only) and the head
+    scratch  everything, from random weights: the baseline that shows what pretraining adds
+
+Each function works on a ``TaskModel``-like module (``backbone`` and ``classifier_head``) and
+reports what trains the way PEFT does. Nothing here imports torch at load time: the registry is
+read by the configuration and the command line before any model exists.
 """
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Callable
 
-from torch import nn
+from .errors import ConfigError
 
-from .architectures import HEAD_NAME, Architecture
-from .config import TrainConfig
-
-__all__ = ["apply_strategy", "ParameterCount", "count_parameters", "optimizer_groups", "default_learning_rate"]
-
-# frozen: a linear head on cached features tolerates (and needs) a much larger step
-# scratch: random weights need larger steps than pretrained ones
-DEFAULT_LR = {"full": 3e-5, "lora": 5e-4, "frozen": 1e-2, "scratch": 1e-4}
+__all__ = ["Strategy", "STRATEGIES", "strategy", "default_learning_rate", "ParameterCount", "count_parameters",
+           "merge_adapter"]
 
 
-def default_learning_rate(strategy: str, config: TrainConfig) -> float:
-    return config.learning_rate if config.learning_rate is not None else DEFAULT_LR[strategy]
+def _train_everything(net, arch, config) -> None:
+    net.requires_grad_(True)
 
 
-def apply_strategy(model: nn.Module, strategy: str, arch: Architecture, config: TrainConfig) -> nn.Module:
-    """Set ``requires_grad`` (and for LoRA wrap the backbone with peft); returns ``model``."""
-    if strategy in ("full", "scratch"):
-        model.requires_grad_(True)
-    elif strategy == "frozen":
-        model.requires_grad_(False)
-        getattr(model, HEAD_NAME).requires_grad_(True)
-    elif strategy == "lora":
-        from peft import LoraConfig, get_peft_model
+def _train_head_only(net, arch, config) -> None:
+    net.requires_grad_(False)
+    net.classifier_head.requires_grad_(True)
 
-        lora = LoraConfig(
-            r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-            target_modules=list(arch.lora_targets) if isinstance(arch.lora_targets, tuple) else arch.lora_targets,
-            fan_in_fan_out=arch.fan_in_fan_out, bias="none",
-        )
-        # Only the backbone is given to peft: the head stays a plain, trainable module of ours.
-        with warnings.catch_warnings():  # peft calls a transformers API deprecated in v5
-            warnings.simplefilter("ignore", FutureWarning)
-            model.backbone = get_peft_model(model.backbone, lora)
-        getattr(model, HEAD_NAME).requires_grad_(True)
-    else:
-        raise ValueError(f"strategy must be full, frozen, lora or scratch; got {strategy!r}")
-    return model
+
+def _wrap_backbone_with_lora(net, arch, config) -> None:
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(
+        r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+        target_modules=list(arch.lora_targets) if isinstance(arch.lora_targets, tuple) else arch.lora_targets,
+        fan_in_fan_out=arch.fan_in_fan_out, bias="none",
+    )
+    # Only the backbone is given to peft: the head stays a plain, trainable module of ours, so it
+    # is always trained and saved (peft #310, #577, #1070) and "all-linear" can never wrap it.
+    with warnings.catch_warnings():  # peft calls a transformers API deprecated in v5
+        warnings.simplefilter("ignore", FutureWarning)
+        net.backbone = get_peft_model(net.backbone, lora)
+    net.classifier_head.requires_grad_(True)
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """name: what users pass as ``strategy=``.
+    learning_rate: the default when ``learning_rate=`` is not given.
+    trains: what trains, in words (``nlptransfer options`` and the README show it).
+    apply: ``(net, arch, config)`` sets ``requires_grad`` (and may wrap the backbone).
+    pretrained: False builds the architecture with fresh random weights.
+    caches_features: the backbone never trains, so its features are computed once per example
+        and only the head trains on them.
+    """
+
+    name: str
+    learning_rate: float
+    trains: str
+    apply: Callable
+    pretrained: bool = True
+    caches_features: bool = False
+
+
+STRATEGIES: dict[str, Strategy] = {
+    "full": Strategy("full", 3e-5, "everything", _train_everything),
+    # a linear head on cached features tolerates (and needs) a much larger step
+    "frozen": Strategy("frozen", 1e-2, "the head only, on cached features", _train_head_only, caches_features=True),
+    "lora": Strategy("lora", 5e-4, "LoRA matrices + head", _wrap_backbone_with_lora),
+    # random weights need larger steps than pretrained ones
+    "scratch": Strategy("scratch", 1e-4, "everything, from random weights", _train_everything, pretrained=False),
+}
+
+
+def strategy(name: str) -> Strategy:
+    if name not in STRATEGIES:
+        raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}; got {name!r}.")
+    return STRATEGIES[name]
+
+
+def default_learning_rate(name: str, config) -> float:
+    return config.learning_rate if config.learning_rate is not None else strategy(name).learning_rate
 
 
 @dataclass(frozen=True)
@@ -62,20 +99,12 @@ class ParameterCount:
         return f"trainable params: {self.trainable:,d} || all params: {self.total:,d} || trainable%: {self.percent:.4f}"
 
 
-def count_parameters(model: nn.Module) -> ParameterCount:
+def count_parameters(model) -> ParameterCount:
     params = list(model.parameters())
     return ParameterCount(sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params))
 
 
-def optimizer_groups(model: nn.Module, lr: float, head_lr: float | None, weight_decay: float) -> list[dict]:
-    """AdamW groups: biases and norm weights (1-D tensors) get no weight decay; the head may get
-    its own learning rate."""
-    groups: dict[tuple, dict] = {}
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        is_head = name.startswith(HEAD_NAME + ".")
-        decay = weight_decay if param.ndim >= 2 else 0.0
-        rate = head_lr if (is_head and head_lr is not None) else lr
-        groups.setdefault((rate, decay), {"params": [], "lr": rate, "weight_decay": decay})["params"].append(param)
-    return list(groups.values())
+def merge_adapter(net) -> None:
+    """Fold a LoRA adapter into the backbone weights (for export); no-op without one."""
+    if hasattr(net.backbone, "merge_and_unload"):
+        net.backbone = net.backbone.merge_and_unload()

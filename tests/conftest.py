@@ -93,6 +93,18 @@ def tiny_models(tmp_path_factory) -> dict[str, str]:
     return {family: str(build_tiny(family, root / family)) for family in FAMILIES}
 
 
+@pytest.fixture
+def plain_sgd(monkeypatch):
+    """The loop's AdamW replaced by plain SGD. AdamW's first step is about lr * sign(gradient),
+    blind to how the gradient is scaled; SGD's update is proportional to it, so tests that compare
+    the updates of different batch layouts see a wrongly scaled gradient."""
+    monkeypatch.setattr(torch.optim, "AdamW", lambda groups: torch.optim.SGD(groups, lr=0.0))
+
+
+def flat_parameters(net) -> torch.Tensor:
+    return torch.cat([p.detach().flatten().clone() for p in net.parameters()])
+
+
 @pytest.fixture(scope="session")
 def assets() -> Path:
     return ASSETS

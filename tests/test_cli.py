@@ -49,7 +49,7 @@ def test_bad_input_exits_2_with_the_reason(tmp_path):
 def test_task_script_under_accelerate_launch(tiny_models, assets, tmp_path):
     out = tmp_path / "sentiment"
     r = _run([BIN / "accelerate", "launch", "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no",
-              "--dynamo_backend", "no", "tasks/sentiment.py", "--config", "tasks/configs/sentiment.yaml",
+              "--dynamo_backend", "no", "tasks/classification.py", "--config", "tasks/configs/sentiment.yaml",
               f"model={tiny_models['gpt2']}", f"train={assets / 'sentiment_train.csv'}",
               f"validation={assets / 'sentiment_validation.csv'}", f"test={assets / 'sentiment_validation.csv'}",
               f"output_dir={out}", "strategy=frozen", *QUICK])
@@ -72,7 +72,7 @@ def test_ner_train_and_predict_and_task_script(tiny_models, assets, tmp_path):
     assert row["text"] == "Anna Berg visited Paris." and isinstance(row["entities"], list)
 
     r = _run([BIN / "accelerate", "launch", "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no",
-              "--dynamo_backend", "no", "tasks/ner.py", "--config", "tasks/configs/ner.yaml",
+              "--dynamo_backend", "no", "tasks/tagging.py", "--config", "tasks/configs/ner.yaml",
               f"model={tiny_models['llama']}", f"train={assets / 'ner_train.jsonl'}",
               f"validation={assets / 'ner_validation.txt'}", "test=none", f"output_dir={tmp_path / 'ner2'}",
               "strategy=lora", *QUICK])

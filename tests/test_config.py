@@ -1,6 +1,7 @@
 import pytest
 
-from nlptransfer.config import ConfigError, config_to_dict, load_run_config
+from nlptransfer.config import config_to_dict, load_run_config
+from nlptransfer.errors import ConfigError
 
 
 def test_yaml_then_overrides(tmp_path):

@@ -1,0 +1,30 @@
+"""The errors nlptransfer raises for things the user can fix. Each message names the file, row,
+column, label, option or model at fault and says what to do; the command line prints it and
+exits with status 2."""
+from __future__ import annotations
+
+import sys
+
+__all__ = ["DataError", "ConfigError", "ModelLoadError", "exit_on_user_error"]
+
+
+class DataError(ValueError):
+    """Input data is unusable; the message names where and what to do."""
+
+
+class ConfigError(ValueError):
+    """A configuration value or key is wrong; the message says which and what is allowed."""
+
+
+class ModelLoadError(OSError):
+    """A model name could not be turned into loadable files."""
+
+
+def exit_on_user_error(main, *args) -> None:
+    """Run ``main(*args)``; an error the user can fix (bad data, option or model name, a missing
+    file) prints its message and exits with status 2, without a traceback."""
+    try:
+        main(*args)
+    except (DataError, ConfigError, ModelLoadError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,173 @@
+"""Text classification (sentiment, spam) as steps: read and check the splits, encode, choose the
+loss, train, calibrate and threshold, predict, score. ``fit_classification`` runs them in order;
+``tasks/classification.py`` runs the same steps in the same order, written out."""
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..config import RunConfig
+from ..data.batching import EncodedDataset, encode_texts, text_collator
+from ..data.text_table import TextTable, check_splits, read_text_table
+from ..errors import ConfigError, DataError
+from ..evaluation.calibration import apply_temperature, fit_temperature
+from ..evaluation.harness import evaluate_classification
+from ..models.inference import extract_features, predict_logits
+from ..models.task_model import build_task_model
+from ..task_types import TaskType, class_weights, positive_label, selection_score, task_type, tune_threshold
+from ..training.processes import inference_accelerator
+from ..training.run_folder import start_run, write_run_records
+from ..training.train_weights import train_weights
+from .fitted import Fitted, record_metrics
+
+__all__ = ["TextSplits", "read_text_splits", "encode_labelled", "classification_loss", "calibrate",
+           "fit_classification", "predict_proba", "score_texts", "warn_if_trained_on", "as_texts"]
+
+
+@dataclass(frozen=True)
+class TextSplits:
+    train: TextTable
+    validation: TextTable | None
+    test: TextTable | None
+    classes: list[str]  # from train, in a stable order
+    positive: str | None  # binary tasks: the class the threshold is about
+
+
+def read_text_splits(run: RunConfig, train, validation=None, test=None) -> TextSplits:
+    """Read and check every split given, before any model loads: errors name the file, row and
+    column; labels of other splits must occur in train."""
+    task = task_type(run.task)
+    if not task.classification:
+        raise ConfigError(f"task {run.task!r} is not text classification: use EntityTagger (tasks/tagging.py).")
+    read = lambda source, name: read_text_table(source, run.text_column, run.label_column, name=name)  # noqa: E731
+    train_t = read(train, "train")
+    others = {name: read(source, name) if source is not None else None
+              for name, source in (("validation", validation), ("test", test))}
+    classes = check_splits(train_t, others)
+    return TextSplits(train_t, others["validation"], others["test"], classes,
+                      positive_label(task, classes, train_t.labels, train_t.source))
+
+
+def encode_labelled(tokenizer, table: TextTable | None, classes: list[str], max_length: int) -> EncodedDataset | None:
+    """Token ids and label ids of a split (None stays None)."""
+    if table is None:
+        return None
+    ids = {c: i for i, c in enumerate(classes)}
+    return encode_texts(tokenizer, table.texts, max_length, [ids[y] for y in table.labels])
+
+
+def classification_loss(task: TaskType, train_set: EncodedDataset, n_classes: int, mode: str, device):
+    """(cross-entropy loss, whether classes are weighted): balanced weights when ``mode`` asks
+    (``auto``: binary tasks whose minority class is under 25% of train)."""
+    weights = class_weights(task, train_set.labels, n_classes, mode)
+    loss = torch.nn.CrossEntropyLoss(weight=weights.to(device) if weights is not None else None)
+    return loss, weights is not None
+
+
+def calibrate(run: RunConfig, splits: TextSplits, val_proba: np.ndarray | None) -> tuple[float | None, float | None, np.ndarray | None]:
+    """(temperature, threshold, calibrated validation probabilities), both fitted on validation:
+    the temperature first (``temperature_scaling=true``), then the binary threshold on the
+    calibrated scores. Without validation: no temperature, threshold 0.5."""
+    cfg = run.training
+    temperature = threshold = None
+    if val_proba is not None:
+        truth = np.asarray([splits.classes.index(y) for y in splits.validation.labels])
+        if cfg.temperature_scaling:
+            temperature = fit_temperature(val_proba, truth)
+            val_proba = apply_temperature(val_proba, temperature)
+    if splits.positive is not None:
+        if val_proba is None:
+            threshold = 0.5
+        else:
+            pos = splits.classes.index(splits.positive)
+            threshold = tune_threshold(val_proba[:, pos], truth == pos, cfg.target_precision)
+    return temperature, threshold, val_proba
+
+
+def fit_classification(run: RunConfig, train, validation=None) -> Fitted:
+    """Fit a text classifier as ``run`` says; returns the fitted record (validation metrics are
+    written to the run folder)."""
+    cfg, task = run.training, task_type(run.task)
+    splits = read_text_splits(run, train, validation)
+    accelerator, run_dir = start_run(run)
+    built = build_task_model(run.model, len(splits.classes), run.strategy, cfg)
+    accelerator.print(f"{run.strategy}: {built.parameters}")
+    train_set = encode_labelled(built.tokenizer, splits.train, splits.classes, cfg.max_length)
+    val_set = encode_labelled(built.tokenizer, splits.validation, splits.classes, cfg.max_length)
+    loss_fn, balanced = classification_loss(task, train_set, len(splits.classes), cfg.class_weights,
+                                            accelerator.device)
+    pos = splits.classes.index(splits.positive) if splits.positive is not None else None
+    started = time.perf_counter()
+    result = train_weights(built.net, run.strategy, train_set, val_set, text_collator(built.tokenizer), config=cfg,
+                           accelerator=accelerator, loss_fn=loss_fn, run_dir=run_dir, balanced=balanced,
+                           score_fn=lambda logits, labels: selection_score(task, logits, labels, pos),
+                           extract=extract_features)
+    fitted = Fitted(kind="text-classifier", run=run, net=built.net.eval(), tokenizer=built.tokenizer,
+                    model_type=built.model_type, classes=splits.classes, parameters=built.parameters,
+                    history=result.history, positive_label=splits.positive, run_dir=run_dir,
+                    train_seconds=time.perf_counter() - started, feature_seconds=result.feature_seconds,
+                    train_texts=frozenset(splits.train.texts))
+    val_proba = None
+    if splits.validation is not None:  # the kept epoch's validation logits, when the loop has them
+        val_proba = torch.softmax(result.best_logits, -1).numpy() if result.best_logits is not None \
+            else predict_proba(fitted, splits.validation.texts)
+    temperature, threshold, val_proba = calibrate(run, splits, val_proba)
+    if temperature is not None:
+        accelerator.print(f"temperature scaling: T = {temperature:.3f}")
+    if splits.positive is not None and splits.validation is None:
+        accelerator.print("no validation data: the spam threshold stays at 0.5")
+    fitted = dataclasses.replace(fitted, temperature=temperature, threshold=threshold)
+    write_run_records(run_dir, run, fitted.history, accelerator)
+    if splits.validation is not None:
+        score_texts(fitted, splits.validation, "validation", val_proba)
+    return fitted
+
+
+def predict_proba(fitted: Fitted, texts: list[str]) -> np.ndarray:
+    """(n_texts, n_classes) probabilities, columns in ``fitted.classes`` order, temperature applied."""
+    cfg = fitted.run.training
+    accelerator = inference_accelerator()
+    fitted.net.to(accelerator.device)
+    dataset = encode_texts(fitted.tokenizer, texts, cfg.max_length)
+    logits = predict_logits(fitted.net, dataset, text_collator(fitted.tokenizer), accelerator, cfg.eval_batch_size)
+    return apply_temperature(torch.softmax(logits, -1).numpy(), fitted.temperature)
+
+
+def score_texts(fitted: Fitted, table: TextTable, name: str, proba: np.ndarray | None = None) -> dict:
+    """Every metric of the harness on a labelled table (``proba``: its probabilities, when already
+    computed), in the report envelope, written as metrics-NAME.json/.md to the run folder."""
+    unknown = sorted(set(table.labels) - set(fitted.classes))
+    if unknown:
+        row = table.labels.index(unknown[0]) + 1
+        raise DataError(f"{table.source}, row {row}: label {unknown[0]!r} was not seen in training "
+                        f"(model labels: {fitted.classes}).")
+    if proba is None:
+        proba = predict_proba(fitted, table.texts)
+    metrics = evaluate_classification(table.labels, proba, fitted.classes, fitted.positive_label, fitted.threshold)
+    if fitted.temperature is not None:
+        metrics["temperature"] = fitted.temperature
+    return record_metrics(fitted, name, metrics)
+
+
+def warn_if_trained_on(fitted: Fitted, texts: list[str], source: str, name: str) -> None:
+    """Evaluation data that overlaps the training texts gives optimistic scores: say how much."""
+    shared = len(set(texts) & fitted.train_texts)
+    if shared:
+        warnings.warn(f"{shared} distinct text(s) of {source} also appear in the train data; "
+                      f"{name} scores will be optimistic. Deduplicate across splits.", stacklevel=3)
+
+
+def as_texts(texts) -> list[str]:
+    """A string or an iterable of strings as a list; anything else is a TypeError naming the item."""
+    if isinstance(texts, str):
+        texts = [texts]
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"predict needs strings; item {i} is {type(t).__name__} {t!r}.")
+    return texts

@@ -1,0 +1,109 @@
+"""Save and load fitted models as a folder of Hugging Face formats plus our metadata.
+
+    FOLDER/nlptransfer.json   kind, task, strategy, labels, threshold, pooling, base model
+    FOLDER/config.yaml        the resolved training configuration
+    FOLDER/backbone/          transformers config, weights and tokenizer (base weights for LoRA)
+    FOLDER/adapter/           peft LoRA adapter (LoRA, unmerged)
+    FOLDER/head.safetensors   the task head
+    FOLDER/metrics-*.json|md  metrics computed before saving
+
+Writes go to a temporary sibling folder that replaces FOLDER only when complete, so a crash
+never leaves a half-written model over a good one. Anything else already in FOLDER (the run's
+metrics.jsonl, checkpoints/, tracker logs when FOLDER is the run folder) is moved across.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import yaml
+from safetensors.torch import load_file, save_file
+
+from .architectures import HEAD_NAME, architecture_for
+from .pretrained import load_backbone, load_tokenizer, quiet_transformers
+
+__all__ = ["save_model_folder", "load_model_folder", "read_metadata", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+MODEL_ENTRIES = ("nlptransfer.json", "config.yaml", "backbone", "adapter", "head.safetensors")
+
+
+def _clean_base_state(peft_backbone) -> dict:
+    """The base weights under a LoRA-wrapped backbone, with their original names."""
+    base = peft_backbone.get_base_model()
+    return {k.replace(".base_layer.", "."): v for k, v in base.state_dict().items() if "lora_" not in k}
+
+
+def _write_contents(folder: Path, net, tokenizer, metadata: dict, config: dict, extra_files: dict) -> None:
+    backbone = net.backbone
+    with quiet_transformers():
+        if hasattr(backbone, "peft_config"):
+            backbone.get_base_model().save_pretrained(folder / "backbone", state_dict=_clean_base_state(backbone))
+            backbone.save_pretrained(folder / "adapter")
+        else:
+            backbone.save_pretrained(folder / "backbone")
+        tokenizer.save_pretrained(folder / "backbone")
+    head = getattr(net, HEAD_NAME)
+    save_file({k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, folder / "head.safetensors")
+    (folder / "nlptransfer.json").write_text(json.dumps({"format_version": FORMAT_VERSION, **metadata}, indent=2))
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    for name, source in extra_files.items():
+        shutil.copy2(source, folder / name)
+
+
+def save_model_folder(path, net, tokenizer, metadata: dict, config: dict, extra_files: dict[str, Path] = ()) -> Path:
+    """Write ``net`` (a TaskModel-like module) atomically to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
+    try:
+        _write_contents(tmp, net, tokenizer, metadata, config, dict(extra_files))
+        old = None
+        if path.exists():
+            for entry in path.iterdir():  # renames within one filesystem: instant, nothing copied
+                if entry.name not in MODEL_ENTRIES and not (tmp / entry.name).exists():
+                    entry.rename(tmp / entry.name)
+            old = path.with_name(f".{path.name}.old-{tmp.name[-8:]}")
+            path.rename(old)
+        tmp.rename(path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def read_metadata(path) -> dict:
+    path = Path(path)
+    meta_file = path / "nlptransfer.json"
+    if not meta_file.exists():
+        raise FileNotFoundError(f"{str(path)!r} is not a saved nlptransfer model (no nlptransfer.json). "
+                                f"Pass the folder given to save() or --output-dir.")
+    meta = json.loads(meta_file.read_text())
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(f"{path} was saved by a newer nlptransfer (format {meta['format_version']}); upgrade.")
+    return meta
+
+
+def load_model_folder(path, build_net):
+    """(net, tokenizer, metadata, config). ``build_net(backbone, metadata)`` makes the module
+    around the backbone; this function loads the adapter and head into it."""
+    path = Path(path)
+    meta = read_metadata(path)
+    arch = architecture_for(meta["model_type"])
+    tokenizer = load_tokenizer(str(path / "backbone"), arch)
+    backbone = load_backbone(str(path / "backbone"), arch, tokenizer.pad_token_id)
+    if (path / "adapter").exists():
+        from peft import PeftModel
+
+        with warnings.catch_warnings():  # peft calls a transformers API deprecated in v5
+            warnings.simplefilter("ignore", FutureWarning)
+            backbone = PeftModel.from_pretrained(backbone, str(path / "adapter"))
+    net = build_net(backbone, meta)
+    getattr(net, HEAD_NAME).load_state_dict(load_file(path / "head.safetensors"))
+    config = yaml.safe_load((path / "config.yaml").read_text()) if (path / "config.yaml").exists() else {}
+    return net.eval(), tokenizer, meta, config

@@ -1,0 +1,132 @@
+"""Task types, one registry row each, and the rules that differ between them.
+
+sentiment: any number of classes; early stopping on macro F1; argmax decisions.
+spam: binary and usually imbalanced. Class-weighted loss (automatic when the minority class is
+under 25%), early stopping on PR-AUC, positive-class metrics in every report, and a decision
+threshold tuned on validation (best F1, or the lowest threshold reaching a target precision).
+ner: one IOB2 tag per word; early stopping and ranking on strict entity F1.
+
+A new task type is a row here plus, if it needs one, its estimator.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DataError
+
+__all__ = ["TaskType", "TASK_TYPES", "task_type", "positive_label", "class_weights", "tune_threshold",
+           "selection_score", "decide", "MINORITY_SHARE_FOR_WEIGHTS"]
+
+MINORITY_SHARE_FOR_WEIGHTS = 0.25
+
+
+@dataclass(frozen=True)
+class TaskType:
+    """name: what users pass as ``task=``.
+    estimator: the kind of estimator that fits it ("text-classifier" or "entity-tagger"), which
+        is also the ``kind`` written to a saved folder's nlptransfer.json.
+    primary_metric: the metric key reports lead with and ``compare`` ranks by.
+    selection_metric: the validation score that picks the epoch whose weights are kept.
+    binary: exactly two classes, one of them "positive", decided by a tuned threshold.
+    """
+
+    name: str
+    estimator: str
+    primary_metric: str
+    selection_metric: str
+    binary: bool = False
+
+    @property
+    def classification(self) -> bool:
+        return self.estimator == "text-classifier"
+
+
+TASK_TYPES: dict[str, TaskType] = {
+    "sentiment": TaskType("sentiment", "text-classifier", "macro_f1", "macro_f1"),
+    "spam": TaskType("spam", "text-classifier", "positive_f1", "pr_auc", binary=True),
+    "ner": TaskType("ner", "entity-tagger", "f1", "entity_f1"),
+}
+
+
+def task_type(name: str) -> TaskType:
+    from .errors import ConfigError
+
+    if name not in TASK_TYPES:
+        raise ConfigError(f"task must be one of {', '.join(TASK_TYPES)}; got {name!r}.")
+    return TASK_TYPES[name]
+
+
+def positive_label(task: TaskType, classes: list[str], train_labels: list[str], source: str) -> str | None:
+    """The class the threshold and positive-class metrics are about: "spam" if present, else the
+    rarer class in train."""
+    if not task.binary:
+        return None
+    if len(classes) != 2:
+        raise DataError(f"{source}: the spam task is binary but the labels are {classes}. Map them to two "
+                        f"classes (e.g. ham/spam) or use task='sentiment' for multi-class data.")
+    if "spam" in classes:
+        return "spam"
+    counts = {c: train_labels.count(c) for c in classes}
+    return min(classes, key=lambda c: (counts[c], c))
+
+
+def class_weights(task: TaskType, label_ids: list[int], n_classes: int, mode: str):
+    """Balanced weights n / (C * count_c) as a float tensor, or None. "auto" turns them on for binary tasks whose
+    minority class is under 25% of train."""
+    counts = np.bincount(label_ids, minlength=n_classes).astype(float)
+    if mode == "off":
+        return None
+    if mode == "auto" and not (task.binary and counts.min() / counts.sum() < MINORITY_SHARE_FOR_WEIGHTS):
+        return None
+    import torch  # here, not at the top: the classic baselines use this module without torch
+
+    return torch.tensor(counts.sum() / (n_classes * np.maximum(counts, 1)), dtype=torch.float32)
+
+
+def tune_threshold(positive_scores: np.ndarray, is_positive: np.ndarray, target_precision: float | None = None) -> float:
+    """Threshold on the positive-class probability; a text is positive when its score >= it."""
+    if is_positive.all() or not is_positive.any():
+        warnings.warn("validation data has only one class; keeping the decision threshold at 0.5", stacklevel=2)
+        return 0.5
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, thresholds = precision_recall_curve(is_positive, positive_scores)
+    precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
+    chosen = None
+    if target_precision is not None:
+        ok = np.flatnonzero(precision >= target_precision)
+        if ok.size:
+            chosen = thresholds[ok[np.argmax(recall[ok])]]
+        else:
+            warnings.warn(f"no threshold reaches precision {target_precision} on validation (best "
+                          f"{precision.max():.3f}); using the best-F1 threshold instead", stacklevel=2)
+    if chosen is None:
+        f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+        chosen = thresholds[int(np.argmax(f1))]
+    # Halfway down to the next lower score, not on a score itself: the same validation decisions,
+    # but a recomputed score (other batch, other thread count: 1e-8 apart) cannot flip sides.
+    below = positive_scores[positive_scores < chosen]
+    return float((chosen + below.max()) / 2 if below.size else chosen)
+
+
+def selection_score(task: TaskType, logits, labels: list[int], positive_index: int | None) -> float:
+    """Validation score of a classification task for early stopping (higher is better): PR-AUC for
+    binary tasks (threshold-free), else macro F1."""
+    import torch
+    from sklearn.metrics import average_precision_score, f1_score
+
+    if task.selection_metric == "pr_auc":
+        scores = torch.softmax(logits, -1)[:, positive_index].numpy()
+        return float(average_precision_score(np.asarray(labels) == positive_index, scores))
+    return float(f1_score(labels, logits.argmax(-1).numpy(), average="macro", zero_division=0))
+
+
+def decide(proba: np.ndarray, positive_index: int | None, threshold: float | None) -> np.ndarray:
+    """Class indices: argmax, or for binary tasks ``p(positive) >= threshold``."""
+    if positive_index is None or threshold is None:
+        return proba.argmax(-1)
+    other = 1 - positive_index
+    return np.where(proba[:, positive_index] >= threshold, positive_index, other)

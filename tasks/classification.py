@@ -1,0 +1,98 @@
+"""Fine-tune a text classifier (sentiment or spam), step by step:
+config -> data -> model -> strategy -> train -> calibrate/threshold -> save -> evaluate.
+
+    accelerate launch tasks/classification.py --config tasks/configs/spam.yaml strategy=lora
+    python tasks/classification.py --config tasks/configs/sentiment.yaml epochs=1
+
+Each step is the library function that ``TextClassifier.fit`` calls, in the same order, so this
+script and the Python API train the same model from the same config and seed (a test checks it).
+Copy this file and change any step; nothing in nlptransfer depends on it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+import torch
+
+from nlptransfer import config_from_command_line, exit_on_user_error
+from nlptransfer.data.batching import text_collator
+from nlptransfer.estimators.classification import (calibrate, classification_loss, encode_labelled, predict_proba,
+                                                   read_text_splits, score_texts)
+from nlptransfer.estimators.fitted import Fitted, save_fitted
+from nlptransfer.models.inference import extract_features
+from nlptransfer.models.task_model import build_task_model
+from nlptransfer.task_types import selection_score, task_type
+from nlptransfer.training.processes import process_state
+from nlptransfer.training.run_folder import start_run, write_run_records
+from nlptransfer.training.train_weights import train_weights
+
+
+def main(argv=None) -> None:
+    # 1. Configuration: the YAML file, then key=value overrides; every value is checked here.
+    run = config_from_command_line(argv, description=__doc__.splitlines()[0])
+    task, cfg = task_type(run.task), run.training
+    state = process_state()
+    state.print(f"processes: {state.num_processes} ({state.distributed_type.value})")
+
+    # 2. Data: every split is read and checked now, so a bad test file fails before training.
+    #    Labels come from train in a stable order; spam's positive class is "spam" (or the rarer).
+    splits = read_text_splits(run, run.train, run.validation, run.test)
+    positive = splits.classes.index(splits.positive) if splits.positive is not None else None
+
+    # 3. The run folder, the Accelerator (the launch's processes and precision) and the seeds.
+    accelerator, run_dir = start_run(run)
+
+    # 4. Model and strategy: tokenizer, backbone and a linear head; the strategy sets what trains.
+    built = build_task_model(run.model, len(splits.classes), run.strategy, cfg)
+    accelerator.print(f"{run.strategy}: {built.parameters}")
+
+    # 5. Tokenise once, up front; batches are padded dynamically later.
+    train_set = encode_labelled(built.tokenizer, splits.train, splits.classes, cfg.max_length)
+    val_set = encode_labelled(built.tokenizer, splits.validation, splits.classes, cfg.max_length)
+
+    # 6. The loss (class-weighted for imbalanced spam) and the validation score that picks the
+    #    epoch whose weights are kept (PR-AUC for spam, macro F1 for sentiment).
+    loss_fn, balanced = classification_loss(task, train_set, len(splits.classes), cfg.class_weights,
+                                            accelerator.device)
+
+    def score(logits, labels) -> float:
+        return selection_score(task, logits, labels, positive)
+
+    # 7. Train: the one loop, or for frozen the features once and the head on them.
+    started = time.perf_counter()
+    result = train_weights(built.net, run.strategy, train_set, val_set, text_collator(built.tokenizer), config=cfg,
+                           accelerator=accelerator, loss_fn=loss_fn, run_dir=run_dir, balanced=balanced,
+                           score_fn=score, extract=extract_features)
+    fitted = Fitted(kind="text-classifier", run=run, net=built.net.eval(), tokenizer=built.tokenizer,
+                    model_type=built.model_type, classes=splits.classes, parameters=built.parameters,
+                    history=result.history, positive_label=splits.positive, run_dir=run_dir,
+                    train_seconds=time.perf_counter() - started, feature_seconds=result.feature_seconds,
+                    train_texts=frozenset(splits.train.texts))
+
+    # 8. Calibrate on validation: a softmax temperature if asked, then spam's decision threshold.
+    #    The kept epoch's validation logits are reused when the loop has them.
+    val_proba = None
+    if splits.validation is not None:
+        val_proba = torch.softmax(result.best_logits, -1).numpy() if result.best_logits is not None \
+            else predict_proba(fitted, splits.validation.texts)
+    temperature, threshold, val_proba = calibrate(run, splits, val_proba)
+    fitted = dataclasses.replace(fitted, temperature=temperature, threshold=threshold)
+    if temperature is not None:
+        accelerator.print(f"temperature scaling: T = {temperature:.3f}")
+    write_run_records(run_dir, run, fitted.history, accelerator)
+    if splits.validation is not None:
+        score_texts(fitted, splits.validation, "validation", val_proba)
+
+    # 9. Save first (written to a temporary folder, then swapped in), so nothing after this can
+    #    lose the trained model; then score the test split into the same folder.
+    save_fitted(fitted, run.output_dir)
+    if splits.test is not None:
+        metrics = score_texts(fitted, splits.test, "test")
+        state.print(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}, indent=2))
+    state.print(f"saved to {run.output_dir}")
+
+
+if __name__ == "__main__":
+    exit_on_user_error(main)

@@ -1,0 +1,66 @@
+"""The task scripts and the Python API are the same steps: trained from one config and seed, they
+give identical weights and metrics. Both run in fresh processes, as users run them."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+
+API = """
+import sys
+from nlptransfer import EntityTagger, TextClassifier, load_run_config
+run = load_run_config(sys.argv[1], sys.argv[2:])
+make = EntityTagger if run.task == "ner" else TextClassifier
+model = make.from_config(run).fit(run.train, run.validation)
+model.evaluate(run.test, name="test")
+model.save(run.output_dir)
+"""
+
+
+def _weights(folder: Path) -> dict:
+    weights = {f"head.{k}": v for k, v in load_file(str(folder / "head.safetensors")).items()}
+    for part in ("backbone/model.safetensors", "adapter/adapter_model.safetensors"):
+        if (folder / part).exists():
+            weights.update({f"{part}:{k}": v for k, v in load_file(str(folder / part)).items()})
+    return weights
+
+
+CASES = [("tasks/classification.py", "tasks/configs/spam.yaml", "bert", "full", "spam"),
+         ("tasks/classification.py", "tasks/configs/sentiment.yaml", "gpt2", "lora", "sentiment"),
+         ("tasks/tagging.py", "tasks/configs/ner.yaml", "roberta", "frozen", "ner")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script,config,family,strategy,data", CASES, ids=[c[4] + "-" + c[3] for c in CASES])
+def test_script_and_api_train_the_same_model(script, config, family, strategy, data, tiny_models, assets, tmp_path):
+    files = {"spam": ("spam_train.csv", "spam_validation.csv"), "sentiment": ("sentiment_train.csv",
+             "sentiment_validation.csv"), "ner": ("ner_train.txt", "ner_validation.txt")}[data]
+    common = [f"model={tiny_models[family]}", f"strategy={strategy}", f"train={assets / files[0]}",
+              f"validation={assets / files[1]}", f"test={assets / files[1]}", "epochs=2", "batch_size=4",
+              "max_length=32", "progress=false", "seed=7"]
+    outputs = {}
+    for side, command in (("script", [sys.executable, script, "--config", config]),
+                          ("api", [sys.executable, "-c", API, config])):
+        out = tmp_path / side
+        r = subprocess.run([*command, *common, f"output_dir={out}"], cwd=ROOT, env=ENV, capture_output=True,
+                           text=True, timeout=600)
+        assert r.returncode == 0, f"{side}: {r.stderr[-3000:]}"
+        outputs[side] = out
+    a, b = _weights(outputs["script"]), _weights(outputs["api"])
+    assert a.keys() == b.keys() and len(a) > 1
+    for name in a:
+        torch.testing.assert_close(b[name], a[name], rtol=0, atol=0, msg=name)
+    for split in ("validation", "test"):
+        ma, mb = (json.loads((outputs[s] / f"metrics-{split}.json").read_text()) for s in ("script", "api"))
+        assert ma == mb, split
+    ha, hb = (json.loads((outputs[s] / "history.json").read_text()) for s in ("script", "api"))
+    assert ha == hb and len(ha) == 2
+    meta = [json.loads((outputs[s] / "nlptransfer.json").read_text()) for s in ("script", "api")]
+    assert meta[0] == meta[1] and meta[0]["strategy"] == strategy
