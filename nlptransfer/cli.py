@@ -1,11 +1,13 @@
-"""``nlptransfer train | evaluate | predict``."""
+"""``nlptransfer train | evaluate | predict | compare | report | options``."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
+from .config import RunConfig, TrainConfig, describe_options
 from .errors import ConfigError, exit_on_user_error
 from .strategies import STRATEGIES
 from .task_types import TASK_TYPES
@@ -108,11 +110,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="nlptransfer", description="Transfer learning for NLP tasks.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="fine-tune, evaluate on --test, save to --output-dir")
-    train.add_argument("--config", help="YAML file of config fields (flags and key=value override it)")
+    options_help = "key=value options, e.g. epochs=2 lora_r=16; `nlptransfer options` lists them all"
+    train = sub.add_parser("train", help="fine-tune, save to --output-dir, evaluate on --test",
+                           epilog="Every option: nlptransfer options")
+    train.add_argument("--config", help="YAML file of options (flags and key=value override it)")
+    fields = {f.name: f for f in dataclasses.fields(RunConfig) + dataclasses.fields(TrainConfig)}
     for flag in _TRAIN_FLAGS:
-        train.add_argument("--" + flag.replace("_", "-"), dest=flag)
-    train.add_argument("overrides", nargs="*", help="key=value training options, e.g. epochs=2 lora_r=16")
+        meta = fields[flag].metadata
+        train.add_argument("--" + flag.replace("_", "-"), dest=flag, choices=meta["choices"], help=meta["help"])
+    train.add_argument("overrides", nargs="*", help=options_help)
     train.set_defaults(fn=_train)
 
     evaluate = sub.add_parser("evaluate", help="metrics of a saved model on labelled data")
@@ -138,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     comp.add_argument("--validation", required=True)
     comp.add_argument("--test", required=True)
     comp.add_argument("--models", default="minilm-l6", help="comma-separated hub ids, folders or aliases")
-    comp.add_argument("--strategies", default=",".join(STRATEGIES))
+    comp.add_argument("--strategies", default=",".join(STRATEGIES), help=f"comma-separated, of {', '.join(STRATEGIES)}")
     comp.add_argument("--seeds", type=int, default=3)
     comp.add_argument("--train-fractions", default="1.0", help="e.g. 0.05,0.25,1.0 (learning curve)")
     comp.add_argument("--output-dir", default="out/compare")
@@ -146,12 +152,15 @@ def main(argv: list[str] | None = None) -> None:
     comp.add_argument("--text-column", default="text")
     comp.add_argument("--label-column", default="label")
     comp.add_argument("--config", help="YAML of training options shared by every run")
-    comp.add_argument("overrides", nargs="*", help="key=value training options, e.g. epochs=2")
+    comp.add_argument("overrides", nargs="*", help=options_help)
     comp.set_defaults(fn=_compare)
 
     rep = sub.add_parser("report", help="rebuild report.md/.html from a compare or run folder's saved results")
     rep.add_argument("path")
     rep.set_defaults(fn=_report)
+
+    opts = sub.add_parser("options", help="every option a YAML file or key=value can set: type, default, meaning")
+    opts.set_defaults(fn=lambda _: print(describe_options()))
 
     args = parser.parse_args(argv)
     exit_on_user_error(args.fn, args)

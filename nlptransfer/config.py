@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,83 +18,135 @@ from .errors import ConfigError
 from .strategies import STRATEGIES
 from .task_types import TASK_TYPES
 
-__all__ = ["TrainConfig", "RunConfig", "load_run_config", "config_from_command_line", "config_to_dict"]
+__all__ = ["TrainConfig", "RunConfig", "load_run_config", "config_from_command_line", "config_to_dict",
+           "describe_options"]
+
+
+def _option(default, help: str, *, choices: tuple | None = None, low: float | None = None, high: float | None = None,
+            low_open: bool = False, high_open: bool = False, factory=None):
+    """A config field with its one-line help and the values it accepts, checked at construction
+    (``low``/``high`` bound numbers; ``*_open`` excludes the bound itself)."""
+    meta = {"help": help, "choices": choices, "low": low, "high": high, "low_open": low_open, "high_open": high_open}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
 class TrainConfig:
     """Hyperparameters of one training run. ``None`` means "the strategy's default"."""
 
-    epochs: int = 3
-    batch_size: int = 16
-    eval_batch_size: int = 64
-    learning_rate: float | None = None  # full 3e-5, lora 5e-4, frozen head 1e-2, scratch 1e-4
-    head_learning_rate: float | None = None  # full/lora: a separate (usually higher) rate for the head
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_length: int = 128
-    gradient_accumulation_steps: int = 1
-    max_grad_norm: float = 1.0
-    early_stopping_patience: int | None = 2  # epochs without improvement; None trains all epochs
-    seed: int = 42
-    group_by_length: bool = True
-    pooling: str | None = None  # None: the architecture table's choice
-    dropout: float = 0.1
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.1
-    window_overlap: int = 16  # NER: words shared by consecutive windows of a sentence longer than max_length
-    head: str = "linear"  # frozen only: "linear" (gradient descent) or "sklearn" (LogisticRegression)
-    class_weights: str = "auto"  # "auto" (spam: on when the minority class is under 25%), "on", "off"
-    target_precision: float | None = None  # spam: pick the threshold reaching this precision
-    temperature_scaling: bool = False  # classification: fit a softmax temperature on validation (calibration)
-    progress: bool = True
-    gradient_checkpointing: bool = False  # recompute activations in backward: less memory, ~30% slower
-    auto_batch_size: bool = True  # on out-of-memory before the first step: halve batch_size, double accumulation
-    checkpoint_every_steps: int | None = None  # full training state every N optimizer steps
-    checkpoint_every_epoch: bool = False  # ... and/or at the end of every epoch
-    checkpoint_limit: int = 2  # newest checkpoints kept
-    resume_from_checkpoint: str | None = None  # "latest" (under output_dir/checkpoints) or a checkpoint folder
-    logging_steps: int = 10  # optimizer steps between rows of metrics.jsonl
-    report_to: str = "none"  # also log to "tensorboard", "mlflow" or both ("tensorboard,mlflow")
+    epochs: int = _option(3, "passes over the training data (early stopping may end sooner)", low=1)
+    batch_size: int = _option(16, "examples per batch and process", low=1)
+    eval_batch_size: int = _option(64, "examples per batch when predicting", low=1)
+    learning_rate: float | None = _option(None, "none: the strategy's default (full 3e-5, lora 5e-4, frozen head "
+                                          "1e-2, scratch 1e-4)", low=0, low_open=True)
+    head_learning_rate: float | None = _option(None, "full/lora: a separate (usually higher) rate for the head",
+                                               low=0, low_open=True)
+    weight_decay: float = _option(0.01, "AdamW decay (never on biases and norms)", low=0)
+    warmup_ratio: float = _option(0.1, "share of the optimizer steps with a linearly rising learning rate",
+                                  low=0, high=1, high_open=True)
+    max_length: int = _option(128, "tokens per text (NER: per window); at most what the model takes", low=4)
+    long_texts: str = _option("truncate", "texts over max_length: truncate (keep the start), head_tail (keep "
+                              "the start and the end), chunks (score overlapping windows and pool)",
+                              choices=("truncate", "head_tail", "chunks"))
+    gradient_accumulation_steps: int = _option(1, "micro-batches per optimizer step", low=1)
+    max_grad_norm: float = _option(1.0, "gradient clipping norm", low=0, low_open=True)
+    early_stopping_patience: int | None = _option(2, "epochs without a better validation score before stopping; "
+                                                  "none trains every epoch", low=1)
+    seed: int = _option(42, "seed of weights, dropout and data order", low=0, high=4294967295)
+    group_by_length: bool = _option(True, "batch texts of similar length together (less padding)")
+    pooling: str | None = _option(None, "none: the architecture table's choice", choices=("mean", "cls", "last"))
+    dropout: float = _option(0.1, "dropout before the head", low=0, high=1, high_open=True)
+    lora_r: int = _option(8, "LoRA rank", low=1)
+    lora_alpha: int = _option(16, "LoRA scaling (alpha / r)", low=1)
+    lora_dropout: float = _option(0.1, "dropout on the LoRA path", low=0, high=1, high_open=True)
+    window_overlap: int = _option(16, "NER: words shared by consecutive windows of a long sentence", low=0)
+    head: str = _option("linear", "frozen: linear (gradient descent) or sklearn (LogisticRegression)",
+                        choices=("linear", "sklearn"))
+    class_weights: str = _option("auto", "auto (spam: on when the minority class is under 25%), on or off",
+                                 choices=("auto", "on", "off"))
+    target_precision: float | None = _option(None, "spam: the lowest threshold reaching this validation precision",
+                                             low=0, high=1, low_open=True)
+    temperature_scaling: bool = _option(False, "classification: fit a softmax temperature on validation")
+    progress: bool = _option(True, "progress bars")
+    gradient_checkpointing: bool = _option(False, "recompute activations in backward: less memory, ~30% slower")
+    auto_batch_size: bool = _option(True, "on out-of-memory before the first step: halve the batch, double "
+                                    "the accumulation")
+    checkpoint_every_steps: int | None = _option(None, "save the full training state every N optimizer steps",
+                                                 low=1)
+    checkpoint_every_epoch: bool = _option(False, "save the full training state at the end of every epoch")
+    checkpoint_limit: int = _option(2, "newest training-state checkpoints kept", low=1)
+    resume_from_checkpoint: str | None = _option(None, "latest (under output_dir/checkpoints) or a checkpoint folder")
+    overwrite_output_dir: bool = _option(False, "replace the run already in output_dir instead of refusing")
+    logging_steps: int = _option(10, "optimizer steps between rows of metrics.jsonl", low=1)
+    report_to: str = _option("none", "also log to tensorboard, mlflow or both (tensorboard,mlflow)")
 
     def __post_init__(self):
-        _check_choice("head", self.head, ("linear", "sklearn"))
-        _check_choice("class_weights", self.class_weights, ("auto", "on", "off"))
-        if self.pooling is not None:
-            _check_choice("pooling", self.pooling, ("mean", "cls", "last"))
-        for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "gradient_accumulation_steps",
-                     "checkpoint_limit", "logging_steps"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}.")
-        if self.checkpoint_every_steps is not None and self.checkpoint_every_steps < 1:
-            raise ConfigError(f"checkpoint_every_steps must be at least 1 or none; got {self.checkpoint_every_steps}.")
-        if self.target_precision is not None and not 0 < self.target_precision <= 1:
-            raise ConfigError(f"target_precision must be in (0, 1], got {self.target_precision}.")
+        _check_fields(self)
+        for name in self.report_to.split(","):
+            if name.strip() not in ("", "none", "tensorboard", "mlflow"):
+                raise ConfigError(f"report_to: unknown tracker {name.strip()!r}; choose from tensorboard, mlflow.")
 
 
 @dataclass
 class RunConfig:
     """One run of a task script or of ``nlptransfer train``."""
 
-    task: str = "sentiment"
-    model: str = "minilm-l6"
-    strategy: str = "full"
-    train: str | None = None
-    validation: str | None = None
-    test: str | None = None
-    text_column: str = "text"
-    label_column: str = "label"
-    tokens_column: str = "tokens"  # NER, JSONL/DataFrame/Dataset: the list of words
-    tags_column: str = "tags"  # NER: the list of tags
-    tag_column_index: int = -1  # NER, CoNLL column files: which column holds the tag
-    repair_tags: bool = False  # NER: turn I-X that continues no entity into B-X (with a warning)
-    output_dir: str = "runs/latest"
-    training: TrainConfig = field(default_factory=TrainConfig)
+    task: str = _option("sentiment", "sentiment, spam or ner", choices=tuple(TASK_TYPES))
+    model: str = _option("minilm-l6", "hub id, local folder or alias (minilm-l6 works offline)")
+    strategy: str = _option("full", "what trains: " + "; ".join(f"{s.name}: {s.trains}" for s in STRATEGIES.values()),
+                            choices=tuple(STRATEGIES))
+    train: str | None = _option(None, "training data: CSV/TSV(.gz), JSONL; NER: CoNLL or JSONL")
+    validation: str | None = _option(None, "validation data: early stopping, threshold, calibration")
+    test: str | None = _option(None, "test data, scored after training")
+    text_column: str = _option("text", "column of the texts")
+    label_column: str = _option("label", "column of the labels")
+    tokens_column: str = _option("tokens", "NER, JSONL/DataFrame/Dataset: the list of words")
+    tags_column: str = _option("tags", "NER: the list of tags")
+    tag_column_index: int = _option(-1, "NER, CoNLL column files: which column holds the tag (-1: the last)")
+    repair_tags: bool = _option(False, "NER: turn I-X that continues no entity into B-X (with a warning)")
+    output_dir: str = _option("runs/latest", "run folder: the model, metrics and logs")
+    training: TrainConfig = _option(None, "hyperparameters", factory=TrainConfig)
 
     def __post_init__(self):
-        _check_choice("task", self.task, TASK_TYPES)
-        _check_choice("strategy", self.strategy, STRATEGIES)
+        _check_fields(self)
+
+
+def _check_fields(config) -> None:
+    """Every field against its declared type and the values its ``_option`` accepts."""
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        value, meta = getattr(config, f.name), f.metadata
+        args = typing.get_args(hints[f.name])
+        base = next((a for a in args if a is not type(None)), hints[f.name])
+        if value is None and type(None) in args:
+            continue
+        if base is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+            setattr(config, f.name, value)
+        if not isinstance(value, base) or (base is int and isinstance(value, bool)):
+            raise ConfigError(f"{f.name} must be of type {base.__name__}; got {value!r}.")
+        if base is float and not math.isfinite(value):
+            raise ConfigError(f"{f.name} must be a finite number; got {value!r}.")
+        if meta.get("choices") is not None:
+            _check_choice(f.name, value, meta["choices"])
+        low, high = meta.get("low"), meta.get("high")
+        if (low is not None and (value < low or (meta["low_open"] and value == low))) or \
+                (high is not None and (value > high or (meta["high_open"] and value == high))):
+            raise ConfigError(f"{f.name} must be {describe_range(meta)}; got {value!r}.")
+
+
+def describe_range(meta: dict) -> str:
+    """"at least 1", "above 0", "in [0, 1)" ..."""
+    low, high = meta.get("low"), meta.get("high")
+    if low is not None and high is not None:
+        return f"in {'(' if meta['low_open'] else '['}{low}, {high}{')' if meta['high_open'] else ']'}"
+    if low is not None:
+        return f"{'above' if meta['low_open'] else 'at least'} {low}"
+    if high is not None:
+        return f"{'below' if meta['high_open'] else 'at most'} {high}"
+    return ""
 
 
 def _check_choice(name, value, allowed):
@@ -137,7 +190,15 @@ def load_run_config(path: str | Path | None = None, overrides: list[str] | tuple
         path = Path(path)
         if not path.exists():
             raise ConfigError(f"Config file {str(path)!r} does not exist.")
-        loaded = yaml.safe_load(path.read_text()) or {}
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            raise ConfigError(f"Config file {str(path)!r} is not valid YAML{where}: "
+                              f"{getattr(e, 'problem', None) or e}. Each line should read key: value.") from None
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"Config file {str(path)!r} is not UTF-8 text (byte {e.start}); save it as UTF-8.") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"Config file {str(path)!r} must hold a mapping of key: value lines.")
         values.update(loaded.pop("training", None) or {})
@@ -176,6 +237,23 @@ def config_from_command_line(argv: list[str] | None = None, description: str | N
     args = parser.parse_args(argv)
     flags = {"resume_from_checkpoint": args.resume_from_checkpoint, "report_to": args.report_to}
     return load_run_config(args.config, args.overrides, **{k: v for k, v in flags.items() if v})
+
+
+def describe_options() -> str:
+    """Every option a YAML file or ``key=value`` can set: name, type, default, accepted values, help."""
+    lines = []
+    for cls in (RunConfig, TrainConfig):
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.name == "training":
+                continue
+            kind = " | ".join("none" if a is type(None) else a.__name__ for a in typing.get_args(hints[f.name]))
+            default = f.default
+            shown = str(default).lower() if default is None or isinstance(default, bool) else str(default)
+            accepts = " | ".join(f.metadata["choices"]) if f.metadata.get("choices") else describe_range(f.metadata)
+            lines.append(f"{f.name:28} {kind or hints[f.name].__name__:13} {shown:12} "
+                         f"{'[' + accepts + '] ' if accepts else ''}{f.metadata['help']}")
+    return "\n".join(lines)
 
 
 def config_to_dict(config: RunConfig) -> dict:

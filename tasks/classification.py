@@ -54,8 +54,7 @@ def main(argv=None) -> None:
 
     # 6. The loss (class-weighted for imbalanced spam) and the validation score that picks the
     #    epoch whose weights are kept (PR-AUC for spam, macro F1 for sentiment).
-    loss_fn, balanced = classification_loss(task, train_set, len(splits.classes), cfg.class_weights,
-                                            accelerator.device)
+    loss_fn, balanced = classification_loss(task, train_set, len(splits.classes), cfg.class_weights)
 
     def score(logits, labels) -> float:
         return selection_score(task, logits, labels, positive)
@@ -64,7 +63,8 @@ def main(argv=None) -> None:
     started = time.perf_counter()
     result = train_weights(built.net, run.strategy, train_set, val_set, text_collator(built.tokenizer), config=cfg,
                            accelerator=accelerator, loss_fn=loss_fn, run_dir=run_dir, balanced=balanced,
-                           score_fn=score, extract=extract_features)
+                           score_fn=score, score_name=task.selection_metric, extract=extract_features,
+                           identity={"model": run.model, "strategy": run.strategy})
     fitted = Fitted(kind="text-classifier", run=run, net=built.net.eval(), tokenizer=built.tokenizer,
                     model_type=built.model_type, classes=splits.classes, parameters=built.parameters,
                     history=result.history, positive_label=splits.positive, run_dir=run_dir,

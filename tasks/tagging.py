@@ -16,11 +16,12 @@ import time
 from nlptransfer import ConfigError, config_from_command_line, exit_on_user_error
 from nlptransfer.data.word_windows import sentence_logits
 from nlptransfer.estimators.fitted import Fitted, save_fitted
-from nlptransfer.estimators.tagging import (decode_tags, encode_tagged, read_tagged_splits, score_tagged, tag_collator,
-                                            token_loss)
+from nlptransfer.estimators.tagging import decode_tags, encode_tagged, read_tagged_splits, score_tagged, tag_collator
 from nlptransfer.evaluation.metrics import entity_metrics
 from nlptransfer.models.inference import extract_word_features
 from nlptransfer.models.task_model import build_task_model
+from nlptransfer.task_types import task_type
+from nlptransfer.training.losses import SummedCrossEntropy
 from nlptransfer.training.processes import process_state
 from nlptransfer.training.run_folder import start_run, write_run_records
 from nlptransfer.training.train_weights import train_weights
@@ -59,8 +60,9 @@ def main(argv=None) -> None:
     # 7. Train: the one loop, or for frozen each word's features once and the head on them.
     started = time.perf_counter()
     result = train_weights(built.net, run.strategy, train_set, val_set, tag_collator(built.tokenizer), config=cfg,
-                           accelerator=accelerator, loss_fn=token_loss, score_fn=entity_f1,
-                           extract=extract_word_features, run_dir=run_dir)
+                           accelerator=accelerator, loss_fn=SummedCrossEntropy(), score_fn=entity_f1,
+                           score_name=task_type(run.task).selection_metric, extract=extract_word_features,
+                           run_dir=run_dir, identity={"model": run.model, "strategy": run.strategy})
     fitted = Fitted(kind="entity-tagger", run=run, net=built.net.eval(), tokenizer=built.tokenizer,
                     model_type=built.model_type, classes=splits.tags, parameters=built.parameters,
                     history=result.history, run_dir=run_dir, train_seconds=time.perf_counter() - started,

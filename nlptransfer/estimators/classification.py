@@ -21,6 +21,7 @@ from ..models.inference import extract_features, predict_logits
 from ..models.task_model import build_task_model
 from ..task_types import TaskType, class_weights, positive_label, selection_score, task_type, tune_threshold
 from ..training.processes import inference_accelerator
+from ..training.losses import SummedCrossEntropy
 from ..training.run_folder import start_run, write_run_records
 from ..training.train_weights import train_weights
 from .fitted import Fitted, record_metrics
@@ -61,12 +62,11 @@ def encode_labelled(tokenizer, table: TextTable | None, classes: list[str], max_
     return encode_texts(tokenizer, table.texts, max_length, [ids[y] for y in table.labels])
 
 
-def classification_loss(task: TaskType, train_set: EncodedDataset, n_classes: int, mode: str, device):
-    """(cross-entropy loss, whether classes are weighted): balanced weights when ``mode`` asks
+def classification_loss(task: TaskType, train_set: EncodedDataset, n_classes: int, mode: str):
+    """(summed cross-entropy, whether classes are weighted): balanced weights when ``mode`` asks
     (``auto``: binary tasks whose minority class is under 25% of train)."""
     weights = class_weights(task, train_set.labels, n_classes, mode)
-    loss = torch.nn.CrossEntropyLoss(weight=weights.to(device) if weights is not None else None)
-    return loss, weights is not None
+    return SummedCrossEntropy(weights), weights is not None
 
 
 def calibrate(run: RunConfig, splits: TextSplits, val_proba: np.ndarray | None) -> tuple[float | None, float | None, np.ndarray | None]:
@@ -99,14 +99,14 @@ def fit_classification(run: RunConfig, train, validation=None) -> Fitted:
     accelerator.print(f"{run.strategy}: {built.parameters}")
     train_set = encode_labelled(built.tokenizer, splits.train, splits.classes, cfg.max_length)
     val_set = encode_labelled(built.tokenizer, splits.validation, splits.classes, cfg.max_length)
-    loss_fn, balanced = classification_loss(task, train_set, len(splits.classes), cfg.class_weights,
-                                            accelerator.device)
+    loss_fn, balanced = classification_loss(task, train_set, len(splits.classes), cfg.class_weights)
     pos = splits.classes.index(splits.positive) if splits.positive is not None else None
     started = time.perf_counter()
     result = train_weights(built.net, run.strategy, train_set, val_set, text_collator(built.tokenizer), config=cfg,
                            accelerator=accelerator, loss_fn=loss_fn, run_dir=run_dir, balanced=balanced,
                            score_fn=lambda logits, labels: selection_score(task, logits, labels, pos),
-                           extract=extract_features)
+                           score_name=task.selection_metric, extract=extract_features,
+                           identity={"model": run.model, "strategy": run.strategy})
     fitted = Fitted(kind="text-classifier", run=run, net=built.net.eval(), tokenizer=built.tokenizer,
                     model_type=built.model_type, classes=splits.classes, parameters=built.parameters,
                     history=result.history, positive_label=splits.positive, run_dir=run_dir,

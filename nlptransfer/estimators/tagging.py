@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..config import RunConfig
 from ..data.tag_schemes import lenient_iob2
@@ -20,11 +19,13 @@ from ..evaluation.metrics import entity_metrics
 from ..models.inference import extract_word_features, predict_logits
 from ..models.task_model import build_task_model
 from ..training.processes import inference_accelerator
+from ..task_types import TASK_TYPES
+from ..training.losses import SummedCrossEntropy
 from ..training.run_folder import start_run, write_run_records
 from ..training.train_weights import train_weights
 from .fitted import Fitted, record_metrics
 
-__all__ = ["TaggedSplits", "read_tagged_splits", "encode_tagged", "tag_collator", "token_loss", "decode_tags",
+__all__ = ["TaggedSplits", "read_tagged_splits", "encode_tagged", "tag_collator", "decode_tags",
            "fit_tagging", "predict_word_logits", "score_tagged", "entities_from_tags"]
 
 
@@ -69,11 +70,6 @@ def tag_collator(tokenizer):
     return DataCollatorForTokenClassification(tokenizer, label_pad_token_id=IGNORE, return_tensors="pt")
 
 
-def token_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy over labelled positions: (B, T, C) with (B, T) or, frozen, (N, C) with (N,)."""
-    return F.cross_entropy(logits.flatten(0, -2).float(), labels.flatten(), ignore_index=IGNORE)
-
-
 def decode_tags(logits_per_sentence: list[torch.Tensor], tags: list[str]):
     """Argmax tags per word, with I-X that continues no X read as B-X (the usual lenient decode),
     and each word's probability of its tag."""
@@ -102,8 +98,9 @@ def fit_tagging(run: RunConfig, train, validation=None) -> Fitted:
 
     started = time.perf_counter()
     result = train_weights(built.net, run.strategy, train_set, val_set, tag_collator(built.tokenizer), config=cfg,
-                           accelerator=accelerator, loss_fn=token_loss, score_fn=entity_f1,
-                           extract=extract_word_features, run_dir=run_dir)
+                           accelerator=accelerator, loss_fn=SummedCrossEntropy(), score_fn=entity_f1,
+                           score_name=TASK_TYPES["ner"].selection_metric, extract=extract_word_features,
+                           run_dir=run_dir, identity={"model": run.model, "strategy": run.strategy})
     fitted = Fitted(kind="entity-tagger", run=run, net=built.net.eval(), tokenizer=built.tokenizer,
                     model_type=built.model_type, classes=splits.tags, parameters=built.parameters,
                     history=result.history, run_dir=run_dir, train_seconds=time.perf_counter() - started,

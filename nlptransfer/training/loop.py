@@ -1,12 +1,15 @@
 """The one training loop, on Accelerate.
 
 Explicit by design (no Trainer, no callbacks): AdamW without decay on biases and norms, linear
-warmup then decay, ``accelerator.accumulate`` for gradient accumulation (never ``step % n``
-arithmetic, transformers #15801), clipping on the synchronising micro-batch, early stopping on a
-validation score with the best weights restored.
+warmup then decay, gradient accumulation over windows of micro-batches normalised by the labelled
+weight of the whole optimizer step, clipping before each step, early stopping on a validation
+score with the best weights restored (and their keys checked).
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +17,7 @@ from typing import Callable
 
 import torch
 from accelerate import Accelerator
+from accelerate.utils import DistributedType
 from accelerate.utils.memory import should_reduce_batch_size
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
@@ -26,7 +30,7 @@ from .checkpoints import Progress, load_checkpoint, resolve_checkpoint, save_che
 from .optimizer import optimizer_groups
 from .tracking import MetricsLog
 
-__all__ = ["TrainResult", "train_model"]
+__all__ = ["TrainResult", "train_model", "data_fingerprint"]
 
 
 @dataclass
@@ -40,12 +44,22 @@ class TrainResult:
     feature_seconds: float | None = None  # caching strategies: time spent computing the features
 
 
+def data_fingerprint(dataset) -> str:
+    """A short hash of a training set's labels and lengths: a checkpoint resumes only on its data."""
+    labels = dataset.labels.tolist() if isinstance(dataset.labels, torch.Tensor) else dataset.labels
+    shape = getattr(dataset, "lengths", None)
+    return hashlib.sha256(json.dumps([labels, shape]).encode()).hexdigest()[:16]
+
+
 def train_model(model, train_set, collate, *, config: TrainConfig, learning_rate: float, accelerator: Accelerator,
-                loss_fn: Callable, validation_set=None, score_fn: Callable | None = None, description: str = "train",
-                run_dir: Path | None = None) -> TrainResult:
-    """Train ``model`` in place. ``score_fn(logits, labels) -> float`` (higher is better) selects
-    the epoch whose weights are kept. Batches are dicts with ``labels`` and model inputs.
-    ``run_dir`` receives metrics.jsonl and, when asked, checkpoints/.
+                loss_fn, validation_set=None, score_fn: Callable | None = None, score_name: str = "score",
+                description: str = "train", run_dir: Path | None = None, identity: dict | None = None) -> TrainResult:
+    """Train ``model`` in place. ``loss_fn(logits, labels)`` returns a summed loss and
+    ``loss_fn.weight(labels)`` what it is normalised by (``SummedCrossEntropy``).
+    ``score_fn(logits, labels) -> float`` (higher is better; printed as ``score_name``) selects the
+    epoch whose weights are kept. Batches are dicts with ``labels`` and model inputs. ``run_dir``
+    receives metrics.jsonl and, when asked, checkpoints/; ``identity`` (model, strategy) must match
+    for a checkpoint to be resumed.
 
     A CUDA out-of-memory error before the first optimizer step (the longest batch comes first, so
     that is when it happens) restarts with half the batch and twice the accumulation: the same
@@ -56,11 +70,13 @@ def train_model(model, train_set, collate, *, config: TrainConfig, learning_rate
         result = TrainResult()
         try:
             return _train(result, model, train_set, collate, config, learning_rate, accelerator, loss_fn,
-                          validation_set, score_fn, description, run_dir, batch_size, accumulation)
+                          validation_set, score_fn, score_name, description, run_dir, identity or {}, batch_size,
+                          accumulation)
         except Exception as error:
             if not (config.auto_batch_size and should_reduce_batch_size(error) and result.optimizer_steps == 0
                     and not result.resumed and batch_size > 1 and accelerator.num_processes == 1):
                 raise
+            model.zero_grad(set_to_none=True)  # a failed backward may already have written gradients
             accelerator.free_memory()
             batch_size, accumulation = batch_size // 2, accumulation * 2
             accelerator.gradient_accumulation_steps = accumulation
@@ -69,8 +85,20 @@ def train_model(model, train_set, collate, *, config: TrainConfig, learning_rate
                               f"auto_batch_size=false turns this off)")
 
 
+def _windows(batches, size: int):
+    """Consecutive lists of ``size`` batches (the last may be shorter): one optimizer step each."""
+    window = []
+    for batch in batches:
+        window.append(batch)
+        if len(window) == size:
+            yield window
+            window = []
+    if window:
+        yield window
+
+
 def _train(result, model, train_set, collate, config, learning_rate, accelerator, loss_fn, validation_set, score_fn,
-           description, run_dir, batch_size, accumulation) -> TrainResult:
+           score_name, description, run_dir, identity, batch_size, accumulation) -> TrainResult:
     # The sampler's generator is re-seeded each epoch (seed + epoch): the order depends only on the
     # seed, the epoch and the process count, so a resumed run sees the batches it would have seen.
     order = torch.Generator()
@@ -93,7 +121,7 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
 
     layout = {"phase": description, "batch_size": batch_size, "gradient_accumulation_steps": accumulation,
               "processes": accelerator.num_processes, "seed": config.seed, "epochs": config.epochs,
-              "train_examples": len(train_set)}
+              "train_examples": len(train_set), **identity, "data": data_fingerprint(train_set)}
     progress, best_state = Progress(layout=layout), None
     if config.resume_from_checkpoint is not None:
         if checkpoints is None:
@@ -101,6 +129,7 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
         path = resolve_checkpoint(config.resume_from_checkpoint, checkpoints)
         if path is None:
             accelerator.print(f"no checkpoint under {checkpoints} yet: starting from the beginning")
+            log.forget_after(0)  # rows an earlier attempt logged before it could checkpoint
         else:
             progress, best_state = load_checkpoint(accelerator, path, layout)
             result.resumed = True
@@ -109,12 +138,14 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
     result.history, result.optimizer_steps = progress.history, progress.optimizer_steps
     result.best_score, result.best_epoch = progress.best_score, progress.best_epoch
 
-    def save(epoch: int, batches_done: int, loss_sum: torch.Tensor) -> None:
+    def save(epoch: int, batches_done: int, sums: torch.Tensor) -> None:
         progress.epoch, progress.batches_done, progress.optimizer_steps = epoch, batches_done, result.optimizer_steps
         progress.best_score, progress.best_epoch = result.best_score, result.best_epoch
-        progress.loss_sums = accelerator.gather(loss_sum.reshape(1)).tolist()  # every process's own sum
+        progress.loss_sums = accelerator.gather(sums.reshape(1, 2)).tolist()  # every process's (loss, weight)
         save_checkpoint(accelerator, checkpoints, progress, best_state, config.checkpoint_limit)
 
+    # DDP synchronises gradients only on the last micro-batch of a window; DeepSpeed accumulates itself.
+    defer_sync = accelerator.distributed_type != DistributedType.DEEPSPEED
     patience = config.early_stopping_patience
     for epoch in range(progress.epoch, config.epochs):
         if patience is not None and progress.stale >= patience:
@@ -122,42 +153,51 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
         order.manual_seed(config.seed + epoch)
         skip = progress.batches_done if epoch == progress.epoch else 0
         epoch_loader = accelerator.skip_first_batches(loader, skip) if skip else loader
-        start_sum = progress.loss_sums[accelerator.process_index] if skip else 0.0
-        loss_sum, batches = torch.tensor(start_sum, device=accelerator.device), skip
-        window = []
+        start = progress.loss_sums[accelerator.process_index] if skip else [0.0, 0.0]
+        sums, batches = torch.tensor(start, device=accelerator.device), skip  # (summed loss, weight) this epoch
+        logged = torch.zeros(2, device=accelerator.device)
         wrapped.train()
-        bar = tqdm(epoch_loader, desc=f"{description} epoch {epoch + 1}/{config.epochs}", initial=skip,
-                   total=len(loader), disable=not (config.progress and accelerator.is_local_main_process), leave=False)
-        for batch in bar:
-            stepped = False
-            with accelerator.accumulate(wrapped):
-                labels = batch.pop("labels")
-                loss = loss_fn(wrapped(**batch), labels)
-                accelerator.backward(loss)
-                if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
-                    result.optimizer_steps += 1
-                    stepped = True
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
-            loss_sum += loss.detach()
-            batches += 1
-            window.append(loss.detach())
-            if not stepped:
-                continue
+        bar = tqdm(total=len(loader), initial=skip, desc=f"{description} epoch {epoch + 1}/{config.epochs}",
+                   disable=not (config.progress and accelerator.is_local_main_process), leave=False)
+        for window in _windows(epoch_loader, accumulation):
+            # Normalise by the labelled weight of the whole step, on every process, known before the
+            # first backward; this is why the window is fetched whole (as transformers' Trainer
+            # does for num_items_in_batch) instead of deciding per batch with accelerator.accumulate.
+            local = sum(loss_fn.weight(b["labels"]) for b in window)
+            total = accelerator.reduce(local.reshape(1), "sum").clamp(min=1e-12)
+            scale = accelerator.gradient_accumulation_steps * processes / total
+            for i, batch in enumerate(window):
+                last = i == len(window) - 1
+                accelerator.gradient_state._set_sync_gradients(last)  # what the prepared optimizer steps on
+                with accelerator.no_sync(wrapped) if defer_sync and not last else contextlib.nullcontext():
+                    labels = batch.pop("labels")
+                    loss = loss_fn(wrapped(**batch), labels)
+                    accelerator.backward(loss * scale)  # backward divides by the accumulation steps again
+                step_sums = torch.stack([loss.detach(), loss_fn.weight(labels)])
+                sums, logged = sums + step_sums, logged + step_sums
+            accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            result.optimizer_steps += 1
+            batches += len(window)
+            bar.update(len(window))
             step = result.optimizer_steps
             if step % config.logging_steps == 0:
-                mean = accelerator.reduce(torch.stack(window).mean(), "mean").item()
-                log.log({"epoch": epoch + 1, "loss": mean, "learning_rate": scheduler.get_last_lr()[0]}, step)
-                window = []
+                totals = accelerator.reduce(logged, "sum")
+                log.log({"epoch": epoch + 1, "loss": (totals[0] / totals[1].clamp(min=1e-12)).item(),
+                         "learning_rate": scheduler.get_last_lr()[0]}, step)
+                logged = torch.zeros(2, device=accelerator.device)
             if every and step % every == 0 and batches < len(loader):  # at an epoch's end: saved below
-                save(epoch, batches, loss_sum)
+                save(epoch, batches, sums)
+        bar.close()
 
-        row = {"epoch": epoch + 1, "train_loss": accelerator.reduce(loss_sum, "mean").item() / max(batches, 1)}
+        totals = accelerator.reduce(sums, "sum")
+        row = {"epoch": epoch + 1, "train_loss": (totals[0] / totals[1].clamp(min=1e-12)).item()}
         if validation_set is not None and score_fn is not None:
             logits = predict_logits(wrapped, validation_set, collate, accelerator, config.eval_batch_size)
             row["validation_score"] = float(score_fn(logits, validation_set.labels))
+            row["validation_metric"] = score_name
             if result.best_score is None or row["validation_score"] > result.best_score:
                 result.best_score, result.best_epoch, progress.stale = row["validation_score"], epoch + 1, 0
                 result.best_logits = logits
@@ -168,15 +208,33 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
                 progress.stale += 1
         result.history.append(row)
         log.log(row, result.optimizer_steps)
-        accelerator.print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        accelerator.print(_epoch_line(row, config.epochs, result.best_epoch))
         due = config.checkpoint_every_epoch or (every and result.optimizer_steps % every == 0)
         if checkpoints is not None and due:
-            save(epoch + 1, 0, torch.zeros((), device=accelerator.device))
+            save(epoch + 1, 0, torch.zeros(2, device=accelerator.device))
         if patience is not None and progress.stale >= patience:
-            accelerator.print(f"early stopping: no better validation score for {progress.stale} epoch(s)")
+            accelerator.print(f"early stopping: no better validation {score_name} for {progress.stale} epoch(s)")
             break
     accelerator.wait_for_everyone()
     if best_state is not None:
-        model.load_state_dict(best_state, strict=False)
+        _restore(model, best_state, names)
     accelerator.free_memory()
     return result
+
+
+def _epoch_line(row: dict, epochs: int, best_epoch: int | None) -> str:
+    line = f"epoch {row['epoch']}/{epochs}: train_loss={row['train_loss']:.4f}"
+    if "validation_score" in row:
+        best = " (best so far)" if best_epoch == row["epoch"] else ""
+        line += f" validation_{row['validation_metric']}={row['validation_score']:.4f}{best}"
+    return line
+
+
+def _restore(model, best_state: dict, trainable: set[str]) -> None:
+    """Load the best epoch's trainable weights back, refusing any key mismatch: a silent partial
+    load would keep the last epoch's weights while the history reports the best."""
+    lost = trainable - best_state.keys()
+    missing, unexpected = model.load_state_dict(best_state, strict=False)
+    if unexpected or lost or set(best_state) & set(missing):
+        raise RuntimeError(f"restoring the best epoch's weights failed: unexpected {unexpected[:5]}, "
+                           f"not kept {sorted(lost)[:5]}; the model's parameters changed during training.")

@@ -18,19 +18,21 @@ __all__ = ["train_weights"]
 
 
 def train_weights(net, strategy_name: str, train_set, validation_set, collate, *, config, accelerator, loss_fn,
-                  score_fn: Callable, extract: Callable, run_dir: Path | None = None,
-                  balanced: bool = False) -> TrainResult:
+                  score_fn: Callable, score_name: str, extract: Callable, run_dir: Path | None = None,
+                  identity: dict | None = None, balanced: bool = False) -> TrainResult:
     """Train ``net`` in place and return the loop's result.
 
     ``score_fn(logits, labels)`` scores validation (higher is better); its logits are the model's
     outputs over ``validation_set`` or, for a caching strategy, over its extracted feature rows.
     ``extract(net, dataset, collate, accelerator, batch_size)`` computes the feature rows; each
     dataset's ``feature_labels`` are their labels. ``balanced``: the sklearn head weighs classes.
+    ``loss_fn``, ``score_name``, ``run_dir`` and ``identity`` are the loop's (``train_model``).
     """
     lr = default_learning_rate(strategy_name, config)
     if not strategy(strategy_name).caches_features:
         return train_model(net, train_set, collate, config=config, learning_rate=lr, accelerator=accelerator,
-                           loss_fn=loss_fn, validation_set=validation_set, score_fn=score_fn, run_dir=run_dir)
+                           loss_fn=loss_fn, validation_set=validation_set, score_fn=score_fn, score_name=score_name,
+                           run_dir=run_dir, identity=identity)
     started = time.perf_counter()
     net.to(accelerator.device)
     train_x = extract(net, train_set, collate, accelerator, config.eval_batch_size)
@@ -42,7 +44,8 @@ def train_weights(net, strategy_name: str, train_set, validation_set, collate, *
     validation = FeatureDataset(val_x, validation_set.feature_labels) if val_x is not None else None
     result = train_model(net, FeatureDataset(train_x, train_set.feature_labels), None, config=config,
                          learning_rate=lr, accelerator=accelerator, loss_fn=loss_fn, validation_set=validation,
-                         score_fn=score_fn, description="head", run_dir=run_dir)
+                         score_fn=score_fn, score_name=score_name, description="head", run_dir=run_dir,
+                         identity=identity)
     result.feature_seconds = feature_seconds
     return result
 

@@ -10,6 +10,7 @@ from nlptransfer import TextClassifier, TrainConfig
 from nlptransfer.data.batching import encode_texts, text_collator
 from nlptransfer.models.task_model import build_task_model as build
 from nlptransfer.training.loop import train_model
+from nlptransfer.training.losses import SummedCrossEntropy
 
 from conftest import flat_parameters
 
@@ -28,38 +29,67 @@ def _fresh(model, cfg):
     return built
 
 
-def test_out_of_memory_halves_the_batch_and_keeps_the_update(tiny_models, capsys, plain_sgd):
-    def train(batch_size, accumulate, fail_above=None):
+class _OutOfMemoryInBackward(torch.autograd.Function):
+    """Passes the loss through; its backward fails the way a too-large batch does on a GPU."""
+
+    @staticmethod
+    def forward(ctx, loss):
+        return loss.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+class _FailingLoss(SummedCrossEntropy):
+    """Fails micro-batches larger than ``limit``: in forward, or in backward from the ``nth`` such
+    call on (after earlier micro-batches of the window have written their gradients)."""
+
+    def __init__(self, limit, where="forward", nth=1):
+        super().__init__()
+        self.limit, self.where, self.nth, self.large = limit, where, nth, 0
+
+    def __call__(self, logits, labels):
+        if self.limit is None or len(labels) <= self.limit:
+            return super().__call__(logits, labels)
+        self.large += 1
+        if self.where == "forward":
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        loss = super().__call__(logits, labels)
+        return _OutOfMemoryInBackward.apply(loss) if self.large >= self.nth else loss
+
+
+@pytest.mark.parametrize("start,where,nth", [((8, 1), "forward", 1), ((4, 2), "backward", 2)],
+                         ids=["forward-first-batch", "backward-second-micro-batch"])
+def test_out_of_memory_halves_the_batch_and_keeps_the_update(start, where, nth, tiny_models, capsys, plain_sgd):
+    def train(batch_size, accumulate, loss_fn):
         cfg = TrainConfig(epochs=1, batch_size=batch_size, gradient_accumulation_steps=accumulate, warmup_ratio=0.0,
                           group_by_length=False, progress=False, seed=0, early_stopping_patience=None,
                           max_grad_norm=1e9)  # clipping would hide a wrongly scaled gradient
         built = _fresh(tiny_models["bert"], cfg)
         before = flat_parameters(built.net)
         data = encode_texts(built.tokenizer, TEXTS, 32, [0, 1] * 4)
-        ce = torch.nn.CrossEntropyLoss()
-
-        def loss_fn(logits, labels):
-            if fail_above is not None and len(labels) > fail_above:  # what a too-large batch does on a GPU
-                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-            return ce(logits, labels)
-
         result = train_model(built.net, data, text_collator(built.tokenizer), config=cfg, learning_rate=1e-2,
                              accelerator=Accelerator(gradient_accumulation_steps=accumulate, cpu=True), loss_fn=loss_fn)
         return flat_parameters(built.net) - before, result
 
-    reference, _ = train(2, 4)
-    halved, result = train(8, 1, fail_above=2)
-    assert "retrying with batch_size=4, gradient_accumulation_steps=2" in capsys.readouterr().out
+    reference, _ = train(2, 4, SummedCrossEntropy())
+    failing = _FailingLoss(limit=2, where=where, nth=nth)
+    halved, result = train(*start, failing)
+    assert failing.large >= nth  # it did fail
+    assert "retrying with batch_size=2, gradient_accumulation_steps=4" in capsys.readouterr().out
     assert result.optimizer_steps == 1 and reference.abs().max() > 1e-4
+    # the retried step equals the reference: no gradient of the failed attempt is left over
     torch.testing.assert_close(halved, reference, rtol=1e-3, atol=1e-8)
 
+
+def test_out_of_memory_is_raised_when_asked(tiny_models):
+    cfg_off = TrainConfig(epochs=1, batch_size=8, auto_batch_size=False, progress=False)
+    built = _fresh(tiny_models["bert"], cfg_off)
+    data = encode_texts(built.tokenizer, TEXTS, 32, [0, 1] * 4)
     with pytest.raises(torch.OutOfMemoryError):  # the option off: the error is the user's to see
-        cfg_off = TrainConfig(epochs=1, batch_size=8, auto_batch_size=False, progress=False)
-        built = _fresh(tiny_models["bert"], cfg_off)
-        data = encode_texts(built.tokenizer, TEXTS, 32, [0, 1] * 4)
         train_model(built.net, data, text_collator(built.tokenizer), config=cfg_off, learning_rate=1e-2,
-                    accelerator=Accelerator(cpu=True),
-                    loss_fn=lambda *_: (_ for _ in ()).throw(torch.OutOfMemoryError("CUDA out of memory.")))
+                    accelerator=Accelerator(cpu=True), loss_fn=_FailingLoss(limit=2))
 
 
 @pytest.mark.parametrize("family,strategy", [("bert", "full"), ("llama", "lora")])

@@ -1,0 +1,40 @@
+"""Losses as sums with the weight they are normalised by.
+
+The loop divides the summed loss of every micro-batch by the total weight of the whole optimizer
+step (all micro-batches of the accumulation window, on all processes), so k micro-batches on N
+processes make exactly the update of one batch k x N times larger. A per-micro-batch mean would
+not: an NER micro-batch with 40 labelled tokens would weigh as much as one with 400, and a
+class-weighted mean would divide by one micro-batch's weight sum.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..data.word_windows import IGNORE as IGNORE_INDEX  # positions that are not scored (sub-tokens, padding)
+
+__all__ = ["SummedCrossEntropy"]
+
+
+class SummedCrossEntropy:
+    """Cross-entropy summed over the labelled positions, optionally class-weighted.
+
+    ``loss(logits, labels)``: logits (..., C) with labels (...); positions labelled
+    ``IGNORE_INDEX`` are skipped. ``loss.weight(labels)``: what the sum is normalised by, the
+    count of labelled positions or, with class weights, the sum of their weights (as PyTorch's
+    weighted mean divides by).
+    """
+
+    def __init__(self, class_weights: torch.Tensor | None = None):
+        self.class_weights = class_weights
+
+    def __call__(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        weights = self.class_weights.to(logits.device) if self.class_weights is not None else None
+        return F.cross_entropy(logits.flatten(0, -2).float(), labels.flatten(), weight=weights,
+                               ignore_index=IGNORE_INDEX, reduction="sum")
+
+    def weight(self, labels: torch.Tensor) -> torch.Tensor:
+        labelled = labels.flatten()[labels.flatten() != IGNORE_INDEX]
+        if self.class_weights is None:
+            return torch.tensor(float(labelled.numel()), device=labels.device)
+        return self.class_weights.to(labels.device)[labelled].sum().float()
