@@ -11,7 +11,7 @@ PY := .venv/bin/python
 
 .PHONY: demo test
 demo: .venv/.installed  ## fine-tune minilm-l6 on the bundled SMS Spam sample, evaluate, save, predict
-	HF_HUB_OFFLINE=1 .venv/bin/nlptransfer train --config tasks/configs/spam.yaml progress=false
+	HF_HUB_OFFLINE=1 .venv/bin/nlptransfer train --config tasks/configs/spam.yaml progress=false overwrite_output_dir=true
 	.venv/bin/nlptransfer predict out/spam --text "WIN a FREE prize now, text CLAIM to 80080" --text "Running late, see you at 7"
 
 test: .venv/.installed  ## the whole default test suite (CPU, offline, ~10 minutes on 2 cores)

@@ -48,13 +48,14 @@ def _evaluate(args) -> None:
 
 
 def _predict(args) -> None:
+    from .data.source_files import read_source_text
     from .estimators.fitted import load
 
     texts = list(args.text or [])
     if args.file:
-        texts += [line.rstrip("\n") for line in open(args.file, encoding="utf-8") if line.strip()]
+        texts += [line for line in read_source_text(args.file, f"file '{args.file}'").splitlines() if line.strip()]
     if not texts:
-        raise SystemExit("Nothing to predict: pass --text TEXT (repeatable) or --file FILE (one text per line).")
+        raise ConfigError("Nothing to predict: pass --text TEXT (repeatable) or --file FILE (one text per line).")
     model = load(args.model_dir)
     if model.task == "ner":
         for text, entities in zip(texts, model.predict(texts)):

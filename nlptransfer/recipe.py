@@ -16,8 +16,9 @@ __all__ = ["run"]
 
 
 def run(config: RunConfig):
-    """Fit on config.train (+validation), evaluate on config.test, save to config.output_dir.
-    Text classification for sentiment/spam, entity tagging for ner."""
+    """Fit on config.train (+validation), save to config.output_dir, then score config.test.
+    Every split is read and checked before training. Text classification for sentiment/spam,
+    entity tagging for ner."""
     from .estimators.fitted import estimator_class
     from .training.processes import process_state
 
@@ -26,10 +27,11 @@ def run(config: RunConfig):
     state = process_state()
     state.print(f"processes: {state.num_processes} ({state.distributed_type.value})")
     model = estimator_class(task_type(config.task).estimator).from_config(config)
+    test = model.read(config.test, "test") if config.test is not None else None  # checked before training
     model.fit(config.train, config.validation)
-    if config.test is not None:
-        metrics = model.evaluate(config.test, name="test")
-        state.print(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}, indent=2))
-    model.save(config.output_dir)
+    model.save(config.output_dir)  # first: a failure while testing can never lose the trained model
     state.print(f"saved to {config.output_dir}")
+    if test is not None:
+        metrics = model.evaluate(test, name="test")
+        state.print(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}, indent=2))
     return model

@@ -67,7 +67,8 @@ def _neural(job: dict, run_dir: Path) -> tuple[dict, dict]:
     from ..config import RunConfig, TrainConfig
 
     run = RunConfig(task=job["task"], model=job["model"], strategy=job["strategy"], output_dir=str(run_dir / "run"),
-                    training=TrainConfig(**{**job["training"], "progress": False}))
+                    training=TrainConfig(**{**job["training"], "progress": False,
+                                            "overwrite_output_dir": True}))  # a rerun replaces a failed attempt
     if job["task"] == "ner":
         from ..estimators.tagging import decode_tags, fit_tagging, predict_word_logits, read_tagged, score_tagged
 

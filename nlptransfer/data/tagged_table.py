@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
+from .source_files import read_source_text
 from .tag_schemes import TagError, Where, convert_all
 
 __all__ = ["TaggedTable", "read_tagged_table", "tag_order", "check_tag_splits"]
@@ -28,10 +30,12 @@ class TaggedTable:
 
 
 def _read_conll(path: Path, where: str, tag_index: int):
-    """Column file: one token per line (word first, tags in later columns, space or tab separated),
-    blank lines between sentences, -DOCSTART- lines skipped."""
+    """Column file: one token per line (word first, tags in later columns), blank lines between
+    sentences, -DOCSTART- lines skipped. A file whose first token line has a tab is split on tabs
+    only, so a word may hold spaces ("New York<TAB>B-LOC"); otherwise on any whitespace."""
     words, tags, lines = [], [], []
     sentence_words, sentence_tags, first_line = [], [], None
+    tabbed = None
 
     def close():
         if sentence_words:
@@ -39,23 +43,26 @@ def _read_conll(path: Path, where: str, tag_index: int):
             tags.append(sentence_tags)
             lines.append(first_line)
 
-    with open(path, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, 1):
-            cols = line.split()
-            if not cols or cols[0] == "-DOCSTART-":
-                close()
-                sentence_words, sentence_tags, first_line = [], [], None
-                continue
-            if len(cols) < 2:
-                raise DataError(f"{where}, line {line_no}: {line.strip()!r} has one column; a CoNLL line needs "
-                                f"the word and its tag.")
-            try:
-                sentence_tags.append(cols[tag_index])
-            except IndexError:
-                raise DataError(f"{where}, line {line_no}: {len(cols)} columns, but the tag column index is "
-                                f"{tag_index}. Set tag_column_index= to the tag column.") from None
-            sentence_words.append(cols[0])
-            first_line = first_line or line_no
+    for line_no, line in enumerate(read_source_text(path, where).splitlines(), 1):
+        if tabbed is None and line.strip() and not line.startswith("-DOCSTART-"):
+            tabbed = "\t" in line
+        cols = [c.strip() for c in line.split("\t")] if tabbed else line.split()
+        cols = cols if any(cols) else []
+        if not cols or cols[0] == "-DOCSTART-":
+            close()
+            sentence_words, sentence_tags, first_line = [], [], None
+            continue
+        if len(cols) < 2:
+            separator = " (separated by a tab, like the file's first token line)" if tabbed else ""
+            raise DataError(f"{where}, line {line_no}: {line.strip()!r} has one column; a CoNLL line needs "
+                            f"the word and its tag{separator}.")
+        try:
+            sentence_tags.append(cols[tag_index])
+        except IndexError:
+            raise DataError(f"{where}, line {line_no}: {len(cols)} columns, but the tag column index is "
+                            f"{tag_index}. Set tag_column_index= to the tag column.") from None
+        sentence_words.append(cols[0])
+        first_line = first_line or line_no
     close()
     return words, tags, lines
 
@@ -64,13 +71,15 @@ def _column_rows(source, where, tokens_column, tags_column):
     """Rows of (tokens, tags) from a JSONL path, a DataFrame or a datasets.Dataset."""
     if isinstance(source, Path):
         rows = []
-        with open(source, encoding="utf-8") as f:
-            for line_no, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as e:
-                        raise DataError(f"{where}: line {line_no} is not valid JSON ({e.msg}).") from None
+        for line_no, line in enumerate(read_source_text(source, where).splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise DataError(f"{where}: line {line_no} is not valid JSON ({e.msg}).") from None
+                if not isinstance(rows[-1], dict):
+                    raise DataError(f"{where}: line {line_no} is not a JSON object with {tokens_column!r} and "
+                                    f"{tags_column!r} lists.")
         columns = sorted({k for r in rows for k in r})
     elif type(source).__name__ == "Dataset":
         rows = source.to_list()
@@ -104,10 +113,8 @@ def read_tagged_table(source, tokens_column: str = "tokens", tags_column: str | 
     lines = None
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if not path.exists():
-            raise DataError(f"The {name} file '{path}' does not exist (working directory: {os.getcwd()}).")
         where = f"{name} file '{path}'"
-        if path.suffix.lower() in (".json", ".jsonl"):
+        if "".join(path.suffixes[-2:]).lower().removesuffix(".gz").endswith((".json", ".jsonl")):
             words, tags = _column_rows(path, where, tokens_column, tags_column)
         else:
             words, tags, lines = _read_conll(path, where, tag_index)
@@ -143,7 +150,8 @@ def tag_order(tags) -> list[str]:
 
 
 def check_tag_splits(train: TaggedTable, others: dict[str, TaggedTable | None]) -> list[str]:
-    """The tag set of train; an error for a tag another split uses that train never had."""
+    """The tag set of train. A tag another split uses that train never had is a warning: the
+    model can never predict it, so its entities are scored with recall 0."""
     tags = tag_order(train.tags)
     if len(tags) < 2:
         raise DataError(f"{train.source} has no entity tags (only 'O'); check the tag column.")
@@ -151,10 +159,11 @@ def check_tag_splits(train: TaggedTable, others: dict[str, TaggedTable | None]) 
     for table in others.values():
         if table is None or table.tags is None:
             continue
-        for n, sentence in enumerate(table.tags):
-            for i, tag in enumerate(sentence):
-                if tag not in known:
-                    raise DataError(f"{Where(table.source, n + 1).token(i, table.words[n][i])}: tag {tag!r} never "
-                                    f"occurs in the train data (train tags: {tags}).")
+        unseen = [(n, i) for n, sentence in enumerate(table.tags) for i, tag in enumerate(sentence) if tag not in known]
+        if unseen:
+            n, i = unseen[0]
+            names = sorted({table.tags[n][i] for n, i in unseen})
+            warnings.warn(f"{Where(table.source, n + 1).token(i, table.words[n][i])}: tag(s) {names} ({len(unseen)} "
+                          f"tokens) never occur in the train data (train tags: {tags}); the model can never predict "
+                          f"them, so their entities are scored with recall 0.", stacklevel=3)
     return tags
-

@@ -10,23 +10,16 @@ first sub-token, which carries its prediction, is always kept.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["Window", "WindowDataset", "encode_words", "plan_windows", "word_logits", "sentence_logits", "split_words",
-           "IGNORE"]
+from ..errors import DataError
+
+__all__ = ["Window", "WindowDataset", "encode_words", "plan_windows", "word_logits", "sentence_logits", "IGNORE"]
 
 IGNORE = -100
-_WORD = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
-
-
-def split_words(text: str) -> tuple[list[str], list[tuple[int, int]]]:
-    """Words and punctuation of raw text with their (start, end) character offsets."""
-    spans = [m.span() for m in _WORD.finditer(text)]
-    return [text[s:e] for s, e in spans], spans
 
 
 def plan_windows(counts: list[int], budget: int, overlap: int) -> list[tuple[int, int]]:
@@ -110,26 +103,40 @@ def _window(tokenizer, words, tag_ids, sentence, start, end, owners, k, max_leng
     return Window(sentence, enc["input_ids"], labels, owned)
 
 
+def _placeholder(tokenizer) -> str:
+    """What stands in for a word the tokenizer deletes entirely (a zero-width space, a lone accent
+    in a pre-split corpus): the unknown token, so the word keeps its one tag."""
+    return tokenizer.unk_token or tokenizer.eos_token or "."
+
+
 def encode_words(tokenizer, sentences: list[list[str]], max_length: int, overlap: int,
-                 tag_ids: list[list[int]] | None = None) -> WindowDataset:
-    """Windows of every sentence; each word is owned by exactly one window."""
+                 tag_ids: list[list[int]] | None = None, source: str = "input") -> WindowDataset:
+    """Windows of every sentence; each word is owned by exactly one window. ``source`` names the
+    data in the (unexpected) error that a word still has no sub-token."""
     specials = tokenizer.num_special_tokens_to_add(pair=False)
     whole = tokenizer(sentences, is_split_into_words=True, truncation=False)
-    windows = []
+    windows, lengths = [], [len(w) for w in sentences]
     for s, words in enumerate(sentences):
         counts = [0] * len(words)
         for word in whole.word_ids(s):
             if word is not None:
                 counts[word] += 1
-        counts = [max(c, 1) for c in counts]  # a word the tokenizer drops still needs a slot
+        if 0 in counts:
+            words = [w if c else _placeholder(tokenizer) for w, c in zip(words, counts)]
+            counts = [max(c, 1) for c in counts]
         spans = plan_windows(counts, max(max_length - specials, 1), overlap)
         owners = _owner(spans, len(words))
         tags = tag_ids[s] if tag_ids is not None else None
         windows += [_window(tokenizer, words, tags, s, a, b, owners, k, max_length) for k, (a, b) in enumerate(spans)]
-    dataset = WindowDataset(windows, [len(w) for w in sentences])
-    missing = sum(map(len, sentences)) - sum(len(w.owned) for w in windows)
-    if missing:  # e.g. a tokenizer that maps a word to no token at all
-        raise ValueError(f"{missing} word(s) got no sub-token to predict from; check the tokenizer.")
+    dataset = WindowDataset(windows, lengths)
+    owned = [set() for _ in sentences]
+    for window in windows:
+        owned[window.sentence].update(word for _, word in window.owned)
+    for s, words in enumerate(sentences):
+        if len(owned[s]) != len(words):
+            i = min(set(range(len(words))) - owned[s])
+            raise DataError(f"{source}, sentence {s + 1}, word {i + 1} ({words[i]!r}): the tokenizer gives it no "
+                            f"sub-token to predict it from.")
     return dataset
 
 

@@ -14,14 +14,14 @@ import torch
 from ..config import RunConfig
 from ..data.batching import EncodedDataset, encode_texts, text_collator
 from ..data.text_table import TextTable, check_splits, read_text_table
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError
 from ..evaluation.calibration import apply_temperature, fit_temperature
 from ..evaluation.harness import evaluate_classification
 from ..models.inference import extract_features, predict_logits
 from ..models.task_model import build_task_model
 from ..task_types import TaskType, class_weights, positive_label, selection_score, task_type, tune_threshold
-from ..training.processes import inference_accelerator
 from ..training.losses import SummedCrossEntropy
+from ..training.processes import inference_accelerator
 from ..training.run_folder import start_run, write_run_records
 from ..training.train_weights import train_weights
 from .fitted import Fitted, record_metrics
@@ -141,14 +141,17 @@ def predict_proba(fitted: Fitted, texts: list[str]) -> np.ndarray:
 def score_texts(fitted: Fitted, table: TextTable, name: str, proba: np.ndarray | None = None) -> dict:
     """Every metric of the harness on a labelled table (``proba``: its probabilities, when already
     computed), in the report envelope, written as metrics-NAME.json/.md to the run folder."""
-    unknown = sorted(set(table.labels) - set(fitted.classes))
-    if unknown:
-        row = table.labels.index(unknown[0]) + 1
-        raise DataError(f"{table.source}, row {row}: label {unknown[0]!r} was not seen in training "
-                        f"(model labels: {fitted.classes}).")
     if proba is None:
         proba = predict_proba(fitted, table.texts)
-    metrics = evaluate_classification(table.labels, proba, fitted.classes, fitted.positive_label, fitted.threshold)
+    classes, unseen = list(fitted.classes), sorted(set(table.labels) - set(fitted.classes))
+    if unseen:  # scored as classes the model never predicts: their recall is 0, and the report lists them
+        warnings.warn(f"{table.source}: label(s) {unseen} were not seen in training (model labels: {classes}); "
+                      f"the model can never predict them, so they are scored with recall 0.", stacklevel=2)
+        classes += unseen
+        proba = np.hstack([proba, np.zeros((len(proba), len(unseen)))])
+    metrics = evaluate_classification(table.labels, proba, classes, fitted.positive_label, fitted.threshold)
+    if unseen:
+        metrics["unseen_labels"] = unseen
     if fitted.temperature is not None:
         metrics["temperature"] = fitted.temperature
     return record_metrics(fitted, name, metrics)

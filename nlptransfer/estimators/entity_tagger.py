@@ -9,7 +9,8 @@ import dataclasses
 from pathlib import Path
 
 from ..config import RunConfig, TrainConfig
-from ..data.word_windows import split_words
+from ..data.tagged_table import TaggedTable
+from ..data.word_splitting import split_words
 from ..strategies import merge_adapter
 from .fitted import Fitted, exposes_fitted, save_fitted
 from .tagging import decode_tags, entities_from_tags, fit_tagging, predict_word_logits, read_tagged, score_tagged
@@ -89,7 +90,7 @@ class EntityTagger:
             if not isinstance(t, str):
                 raise TypeError(f"predict takes a string, a list of strings or a list of word lists; item {i} "
                                 f"is {type(t).__name__}.")
-        split = [split_words(t) for t in texts]
+        split = [split_words(t, self.tokenizer_) for t in texts]
         keep = [i for i, (words, _) in enumerate(split) if words]  # a text with no words has no entities
         logits = predict_word_logits(self.fitted_, [split[i][0] for i in keep]) if keep else []
         tags, scores = decode_tags(logits, self.classes_)
@@ -98,9 +99,13 @@ class EntityTagger:
             results[i] = entities_from_tags(texts[i], split[i][1], t, s)
         return results
 
+    def read(self, data, name: str = "test") -> TaggedTable:
+        """Tagged ``data`` read and checked with this estimator's column settings, as IOB2."""
+        return read_tagged(self._run_config(), data, name)
+
     def evaluate(self, data, name: str = "test") -> dict:
         """seqeval strict IOB2 entity metrics on tagged ``data``; also written as metrics-NAME.json/.md."""
-        return score_tagged(self.fitted_, read_tagged(self._run_config(), data, name), name)
+        return score_tagged(self.fitted_, self.read(data, name), name)
 
     # -- export ----------------------------------------------------------------------------------
     def merge(self) -> "EntityTagger":

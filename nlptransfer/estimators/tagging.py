@@ -4,6 +4,7 @@ windows, train on first sub-tokens, decode one IOB2 tag per word, score strictly
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,14 +14,13 @@ from ..config import RunConfig
 from ..data.tag_schemes import lenient_iob2
 from ..data.tagged_table import TaggedTable, check_tag_splits, read_tagged_table
 from ..data.word_windows import IGNORE, WindowDataset, encode_words, sentence_logits
-from ..errors import DataError
 from ..evaluation.harness import evaluate_entities
 from ..evaluation.metrics import entity_metrics
 from ..models.inference import extract_word_features, predict_logits
 from ..models.task_model import build_task_model
-from ..training.processes import inference_accelerator
 from ..task_types import TASK_TYPES
 from ..training.losses import SummedCrossEntropy
+from ..training.processes import inference_accelerator
 from ..training.run_folder import start_run, write_run_records
 from ..training.train_weights import train_weights
 from .fitted import Fitted, record_metrics
@@ -60,8 +60,9 @@ def encode_tagged(tokenizer, table: TaggedTable | None, tags: list[str] | None, 
     if table is None:
         return None
     ids = {t: i for i, t in enumerate(tags)} if tags is not None else None
-    tag_ids = [[ids[t] for t in s] for s in table.tags] if ids is not None else None
-    return encode_words(tokenizer, table.words, config.max_length, config.window_overlap, tag_ids)
+    # a tag train never had (validation/test only) has no output to learn: not scored by the loss
+    tag_ids = [[ids.get(t, IGNORE) for t in s] for s in table.tags] if ids is not None else None
+    return encode_words(tokenizer, table.words, config.max_length, config.window_overlap, tag_ids, table.source)
 
 
 def tag_collator(tokenizer):
@@ -125,13 +126,16 @@ def predict_word_logits(fitted: Fitted, sentences: list[list[str]]) -> list[torc
 def score_tagged(fitted: Fitted, table: TaggedTable, name: str, logits: list[torch.Tensor] | None = None) -> dict:
     """Strict IOB2 entity metrics (seqeval) on a tagged table, in the report envelope, written as
     metrics-NAME.json/.md to the run folder. ``logits``: per-sentence word logits, if computed."""
-    unknown = sorted({t for s in table.tags for t in s} - set(fitted.classes))
-    if unknown:
-        raise DataError(f"{table.source}: tag {unknown[0]!r} was not seen in training (model tags: {fitted.classes}).")
     if logits is None:
         logits = predict_word_logits(fitted, table.words)
     predicted = decode_tags(logits, fitted.classes)[0]
-    return record_metrics(fitted, name, {**evaluate_entities(table.tags, predicted), "source_scheme": table.scheme})
+    metrics = {**evaluate_entities(table.tags, predicted), "source_scheme": table.scheme}
+    unseen = sorted({t for s in table.tags for t in s} - set(fitted.classes))
+    if unseen:  # seqeval scores their entities; the model never predicts them, so their recall is 0
+        warnings.warn(f"{table.source}: tag(s) {unseen} were not seen in training; the model can never predict "
+                      f"them, so their entities are scored with recall 0.", stacklevel=2)
+        metrics["unseen_labels"] = unseen
+    return record_metrics(fitted, name, metrics)
 
 
 def entities_from_tags(text: str, spans, tags: list[str], scores) -> list[dict]:

@@ -86,10 +86,15 @@ class TextClassifier:
         """Accuracy, as scikit-learn's ``score``."""
         return float(np.mean(np.asarray(self.predict(texts)) == np.asarray([str(y) for y in labels])))
 
+    def read(self, data, name: str = "test") -> TextTable:
+        """Labelled ``data`` read and checked with this estimator's column settings (errors name
+        the file, row and column)."""
+        return data if isinstance(data, TextTable) else read_text_table(data, self.text_column, self.label_column,
+                                                                        name=name)
+
     def evaluate(self, data, name: str = "test") -> dict:
         """Metrics on labelled ``data``; also written as metrics-NAME.json/.md to the run folder."""
-        table = data if isinstance(data, TextTable) else read_text_table(data, self.text_column, self.label_column,
-                                                                         name=name)
+        table = self.read(data, name)
         warn_if_trained_on(self.fitted_, table.texts, table.source, name)
         return score_texts(self.fitted_, table, name)
 

@@ -33,7 +33,10 @@ class Architecture:
     add_prefix_space: byte-level BPE tokenizers (RoBERTa, GPT-2) need it to tokenize pre-split
         words the way they tokenize the same words inside running text (transformers #9607).
     load_kwargs: passed to ``AutoModel.from_pretrained``. Encoders drop their pooler, which we
-        never use: an unused trainable layer makes DDP fail with "unused parameters".
+        never use: an unused trainable layer makes DDP fail with "unused parameters". (Families
+        without a row keep theirs, frozen: see ``build_task_model``.)
+    position_offset: position ids the family reserves before the first token (RoBERTa counts from
+        pad + 1), so the longest input is ``max_position_embeddings - position_offset``.
     """
 
     decoder: bool = False
@@ -43,6 +46,7 @@ class Architecture:
     fan_in_fan_out: bool = False
     add_prefix_space: bool = False
     load_kwargs: dict = field(default_factory=dict)
+    position_offset: int = 0
 
 
 _NO_POOLER = {"add_pooling_layer": False}
@@ -52,8 +56,10 @@ ARCHITECTURES: dict[str, Architecture] = {
     "electra": Architecture(lora_targets=("query", "value")),
     "distilbert": Architecture(lora_targets=("q_lin", "v_lin")),
     "mpnet": Architecture(lora_targets=("q", "v"), load_kwargs=_NO_POOLER),
-    "roberta": Architecture(lora_targets=("query", "value"), add_prefix_space=True, load_kwargs=_NO_POOLER),
-    "xlm-roberta": Architecture(lora_targets=("query", "value"), add_prefix_space=True, load_kwargs=_NO_POOLER),
+    "roberta": Architecture(lora_targets=("query", "value"), add_prefix_space=True, load_kwargs=_NO_POOLER,
+                            position_offset=2),
+    "xlm-roberta": Architecture(lora_targets=("query", "value"), add_prefix_space=True, load_kwargs=_NO_POOLER,
+                                position_offset=2),
     "deberta-v2": Architecture(lora_targets=("query_proj", "value_proj")),
     "gpt2": Architecture(decoder=True, pooling="last", lora_targets=("c_attn",), fan_in_fan_out=True,
                          add_prefix_space=True),

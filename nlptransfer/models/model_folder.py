@@ -22,10 +22,11 @@ from pathlib import Path
 import yaml
 from safetensors.torch import load_file, save_file
 
+from ..errors import ConfigError, ModelLoadError
 from .architectures import HEAD_NAME, architecture_for
 from .pretrained import load_backbone, load_tokenizer, quiet_transformers
 
-__all__ = ["save_model_folder", "load_model_folder", "read_metadata", "FORMAT_VERSION"]
+__all__ = ["save_model_folder", "load_model_folder", "read_metadata", "FORMAT_VERSION", "MODEL_ENTRIES"]
 
 FORMAT_VERSION = 1
 MODEL_ENTRIES = ("nlptransfer.json", "config.yaml", "backbone", "adapter", "head.safetensors")
@@ -55,37 +56,66 @@ def _write_contents(folder: Path, net, tokenizer, metadata: dict, config: dict, 
 
 
 def save_model_folder(path, net, tokenizer, metadata: dict, config: dict, extra_files: dict[str, Path] = ()) -> Path:
-    """Write ``net`` (a TaskModel-like module) atomically to ``path``."""
+    """Write ``net`` (a TaskModel-like module) atomically to ``path``.
+
+    The model is written to a temporary sibling first; only when that is complete are the run's
+    other files in ``path`` (metrics.jsonl, checkpoints/, logs) moved across and the folders
+    swapped. A failure at any point leaves ``path`` as it was, records included."""
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"cannot save to {str(path)!r}: it is a file. Give a folder.")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
     try:
         _write_contents(tmp, net, tokenizer, metadata, config, dict(extra_files))
-        old = None
-        if path.exists():
-            for entry in path.iterdir():  # renames within one filesystem: instant, nothing copied
-                if entry.name not in MODEL_ENTRIES and not (tmp / entry.name).exists():
-                    entry.rename(tmp / entry.name)
-            old = path.with_name(f".{path.name}.old-{tmp.name[-8:]}")
-            path.rename(old)
-        tmp.rename(path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    moved, old = [], path.with_name(f".{path.name}.old-{tmp.name[-8:]}")
+    try:
+        if path.exists():
+            for entry in list(path.iterdir()):  # renames within one filesystem: instant, nothing copied
+                if entry.name not in MODEL_ENTRIES and not (tmp / entry.name).exists():
+                    entry.rename(tmp / entry.name)
+                    moved.append(entry.name)
+            path.rename(old)
+        tmp.rename(path)
+    except BaseException:
+        if old.exists() and not path.exists():
+            old.rename(path)
+        for name in moved:  # the run's records go back where they were
+            (tmp / name).rename(path / name)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
     return path
 
 
+REQUIRED_META = ("kind", "task", "strategy", "model", "model_type", "classes", "pooling", "parameters")
+
+
 def read_metadata(path) -> dict:
+    """The folder's nlptransfer.json, checked: a damaged or incomplete one is a ModelLoadError
+    that names the file and the fault, never a traceback."""
     path = Path(path)
     meta_file = path / "nlptransfer.json"
     if not meta_file.exists():
         raise FileNotFoundError(f"{str(path)!r} is not a saved nlptransfer model (no nlptransfer.json). "
                                 f"Pass the folder given to save() or --output-dir.")
-    meta = json.loads(meta_file.read_text())
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelLoadError(f"{meta_file} is damaged (not valid JSON: {e}); the folder was not written "
+                             f"completely. Save the model again.") from None
+    missing = [k for k in REQUIRED_META if not isinstance(meta, dict) or k not in meta]
+    if missing:
+        raise ModelLoadError(f"{meta_file} is incomplete: it lacks {', '.join(missing)}. Save the model again.")
     if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise ValueError(f"{path} was saved by a newer nlptransfer (format {meta['format_version']}); upgrade.")
+        raise ModelLoadError(f"{path} was saved by a newer nlptransfer (format {meta['format_version']}); upgrade "
+                             f"nlptransfer to load it.")
+    absent = [name for name in ("backbone", "head.safetensors") if not (path / name).exists()]
+    if absent:
+        raise ModelLoadError(f"{path} is incomplete: {', '.join(absent)} missing. Save the model again.")
     return meta
 
 

@@ -15,7 +15,8 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer
 from ..errors import ModelLoadError
 from .architectures import ARCHITECTURES, Architecture, architecture_for
 
-__all__ = ["ALIASES", "resolve", "load_tokenizer", "load_backbone", "model_architecture", "quiet_transformers"]
+__all__ = ["ALIASES", "resolve", "load_tokenizer", "load_backbone", "model_architecture", "max_input_length",
+           "quiet_transformers"]
 
 
 def _minilm_l6() -> str:
@@ -107,6 +108,17 @@ def load_tokenizer(name: str, arch: Architecture | None = None):
             raise ModelLoadError(f"The tokenizer of {name!r} has neither a pad nor an eos token to pad with.")
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
+
+
+def max_input_length(name: str, arch: Architecture, tokenizer) -> int | None:
+    """The most tokens ``name`` takes in one input: its position embeddings (less the family's
+    offset) or the tokenizer's declared maximum, whichever is smaller; None when neither is known."""
+    config = _load("config", name, AutoConfig.from_pretrained)
+    limits = [getattr(config, "max_position_embeddings", None), getattr(config, "n_positions", None)]
+    limits = [n - arch.position_offset for n in limits if isinstance(n, int)]
+    if isinstance(tokenizer.model_max_length, int) and tokenizer.model_max_length < 1_000_000:  # else "no limit"
+        limits.append(tokenizer.model_max_length)
+    return min(limits) if limits else None
 
 
 def model_architecture(name: str) -> tuple[str, Architecture]:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from ..strategies import ParameterCount, count_parameters, strategy
 from .architectures import HEAD_NAME, Architecture
-from .pretrained import load_backbone, load_tokenizer, model_architecture
+from .pretrained import load_backbone, load_tokenizer, max_input_length, model_architecture
 
 __all__ = ["pool", "TaskModel", "Built", "build_task_model"]
 
@@ -83,10 +84,17 @@ def build_task_model(model: str, num_labels: int, strategy_name: str, config, *,
     plan = strategy(strategy_name)
     model_type, arch = model_architecture(model)
     tokenizer = load_tokenizer(model, arch)
+    limit = max_input_length(model, arch, tokenizer)
+    if limit is not None and config.max_length > limit:  # checked before the weights load
+        raise ConfigError(f"max_length={config.max_length} is more than {model!r} takes ({limit} tokens). Use "
+                          f"max_length={limit} or less; long_texts=chunks reads longer texts in pieces.")
     backbone = load_backbone(model, arch, tokenizer.pad_token_id, pretrained=plan.pretrained)
     if config.gradient_checkpointing and not plan.caches_features:
         # Non-reentrant: works with frozen inputs (LoRA) without enable_input_require_grads.
         backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     net = TaskModel(backbone, num_labels, pooling or config.pooling or arch.pooling, config.dropout)
     plan.apply(net, arch, config)
+    for name, param in net.backbone.named_parameters():
+        if ".pooler." in f".{name}":  # never used (we pool ourselves); trainable, DDP would reject it
+            param.requires_grad_(False)
     return Built(net, tokenizer, model_type, arch, count_parameters(net))

@@ -3,25 +3,65 @@ logs go, and the process setup that comes with starting a run."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
+import warnings
 from pathlib import Path
 
 from ..atomic_files import atomic_write_text
 from ..config import RunConfig, config_to_dict
-from .processes import make_accelerator
-from .tracking import start_trackers
+from ..errors import ConfigError
+from ..models.model_folder import MODEL_ENTRIES
+from .processes import make_accelerator, process_state
+from .tracking import METRICS_LOG, start_trackers
 
-__all__ = ["start_run", "write_run_records"]
+__all__ = ["start_run", "write_run_records", "prepare_run_folder", "RUN_RECORDS"]
+
+# What marks a folder as holding a run (or a saved model) that a fresh run would mix with.
+RUN_RECORDS = (METRICS_LOG, "history.json", "checkpoints", "nlptransfer.json")
+# Everything a run writes: what overwrite_output_dir=true removes (nothing else in the folder).
+RUN_ENTRIES = (*MODEL_ENTRIES, *RUN_RECORDS, "mlruns", "plots", "report.md", "report.html")
+
+
+def prepare_run_folder(run_dir: Path, *, resuming: bool, overwrite: bool) -> None:
+    """Refuse a run folder that would mix runs: a file, or a folder holding another run (its
+    metrics.jsonl would be appended to, its checkpoints resumed by mistake, its model replaced),
+    unless resuming that run or asked to overwrite it. Called before any model loads."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"output_dir {str(run_dir)!r} is a file; give a folder for the run's model and records.")
+    used = [name for name in RUN_RECORDS if (run_dir / name).exists()]
+    if not used or resuming:
+        return
+    if not overwrite:
+        raise ConfigError(f"output_dir {str(run_dir)!r} already holds a run ({', '.join(used)}). Continue it with "
+                          f"--resume-from-checkpoint latest, choose another output_dir, or pass "
+                          f"overwrite_output_dir=true to replace it.")
+    state = process_state()
+    if state.is_main_process:
+        tracker_logs = [p for p in run_dir.iterdir() if p.is_dir() and any(p.glob("events.out.tfevents.*"))]
+        for entry in [*map(run_dir.joinpath, RUN_ENTRIES), *run_dir.glob("metrics-*"), *tracker_logs]:
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            elif entry.exists():
+                entry.unlink()
+    state.wait_for_everyone()
 
 
 def start_run(run: RunConfig, default_name: str | None = None):
-    """Seed, pick the run folder, make the Accelerator and start its trackers.
+    """Seed, pick and check the run folder, make the Accelerator and start its trackers.
     Returns ``(accelerator, run_dir)``."""
-    from accelerate.utils import set_seed
+    from accelerate.utils import broadcast_object_list, set_seed
 
-    if not run.output_dir:
-        run.output_dir = f"runs/{default_name or run.task}-{run.strategy}-{time.strftime('%Y%m%d-%H%M%S')}"
+    state = process_state()
+    if not run.output_dir:  # decided once, on the main process: every process must write to one folder
+        stamp = f"runs/{default_name or run.task}-{run.strategy}-{time.strftime('%Y%m%d-%H%M%S')}"
+        run.output_dir = broadcast_object_list([stamp if state.is_main_process else None])[0]
     run_dir = Path(run.output_dir)
+    prepare_run_folder(run_dir, resuming=run.training.resume_from_checkpoint is not None,
+                       overwrite=run.training.overwrite_output_dir)
+    if state.distributed_type.value == "FSDP":
+        warnings.warn("FSDP support is experimental: saving and restoring the best weights under FSDP has not been "
+                      "verified on GPUs yet (see docs/scaling.md).", stacklevel=2)
     # A seed per process (seed + rank): dropout differs across processes as it would across the
     # examples of one big batch. Initial weights still agree: DDP copies rank 0's to the others.
     accelerator = make_accelerator(run.training, run_dir)

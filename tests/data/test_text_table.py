@@ -1,6 +1,5 @@
 """Bad input gets errors that name the file, row and column."""
 import json
-import warnings
 
 import pandas as pd
 import pytest
@@ -38,14 +37,14 @@ def test_missing_file_and_column(tmp_path):
 
 def test_empty_text_names_row_and_column(tmp_path):
     path = _csv(tmp_path, "t.csv", ["hello,ham", '"",spam', "bye,ham"])
-    with pytest.raises(DataError, match=r"t.csv', row 2, column 'text': the text is empty"):
+    with pytest.raises(DataError, match=r"t.csv', row 2 \(line 3\), column 'text': the text is empty"):
         read_text_table(path)
 
 
 def test_non_string_text_and_missing_label(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text(json.dumps({"text": "ok", "label": "a"}) + "\n" + json.dumps({"text": 5, "label": "b"}) + "\n")
-    with pytest.raises(DataError, match=r"row 2, column 'text': expected text, got int 5"):
+    with pytest.raises(DataError, match=r"row 2 \(line 2\), column 'text': expected text, got int 5"):
         read_text_table(path)
     with pytest.raises(DataError, match=r"row 2, column 'label': the label is missing"):
         read_text_table(pd.DataFrame({"text": ["a", "b"], "label": ["x", None]}))
@@ -61,7 +60,7 @@ def test_bad_json_line(tmp_path):
 def test_unknown_label_in_validation(tmp_path):
     train = read_text_table(_csv(tmp_path, "train.csv", ["a,pos", "b,neg"]))
     val = read_text_table(_csv(tmp_path, "val.csv", ["c,pos", "d,neutral"]), name="validation")
-    with pytest.raises(DataError, match=r"val.csv', row 2: label 'neutral' never occurs in the train data"):
+    with pytest.raises(DataError, match=r"val.csv', row 2 \(line 3\): label 'neutral' never occurs in the train data"):
         check_splits(train, {"validation": val})
 
 
@@ -100,17 +99,19 @@ def test_spam_needs_two_classes(tiny_models, tmp_path):
         TextClassifier(tiny_models["bert"], "spam", training=TrainConfig(progress=False)).fit(path)
 
 
-def test_predict_rejects_non_strings(tiny_models, assets, tmp_path):
+def test_predict_rejects_non_strings_and_scores_unseen_labels(tiny_models, assets, tmp_path):
     from nlptransfer import TextClassifier, TrainConfig
 
     clf = TextClassifier(tiny_models["bert"], "sentiment", "frozen", output_dir=str(tmp_path),
                          training=TrainConfig(epochs=1, progress=False)).fit(assets / "sentiment_train.csv")
     with pytest.raises(TypeError, match="item 1 is NoneType"):
         clf.predict(["ok", None])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with pytest.raises(DataError, match="label 'meh' was not seen in training"):
-            clf.evaluate(pd.DataFrame({"text": ["x", "y"], "label": ["positive", "meh"]}))
+    # a label training never had is scored, with a warning: the model never predicts it (recall 0)
+    with pytest.warns(UserWarning, match=r"label\(s\) \['meh'\] were not seen in training"):
+        m = clf.evaluate(pd.DataFrame({"text": ["x", "y", "z"], "label": ["positive", "meh", "negative"]}))
+    assert m["unseen_labels"] == ["meh"] and m["per_class"]["meh"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0,
+                                                                        "support": 1}
+    assert m["n"] == 3 and m["confusion_matrix"]["labels"][-1] == "meh" and sum(m["confusion_matrix"]["matrix"][2]) == 1
     train = pd.read_csv(assets / "sentiment_train.csv")
     with pytest.warns(UserWarning, match="3 distinct text"):
         clf.evaluate(pd.concat([train.head(3), pd.DataFrame({"text": ["brand new text"], "label": ["positive"]})]))

@@ -2,7 +2,8 @@
 import pytest
 from conftest import FAMILIES
 
-from nlptransfer.data.word_windows import IGNORE, encode_words, plan_windows, split_words
+from nlptransfer.data.word_splitting import split_words
+from nlptransfer.data.word_windows import IGNORE, encode_words, plan_windows
 from nlptransfer.models.pretrained import load_tokenizer, model_architecture
 
 SENTENCES = [["Angela", "Merkel", "visited", "Paris", "."], ["Hi"],

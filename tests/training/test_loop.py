@@ -5,6 +5,7 @@ import pytest
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
+from conftest import flat_parameters
 
 from nlptransfer import TrainConfig
 from nlptransfer.data.batching import encode_texts, text_collator
@@ -14,8 +15,6 @@ from nlptransfer.models.task_model import build_task_model
 from nlptransfer.training.loop import _restore, train_model
 from nlptransfer.training.losses import SummedCrossEntropy
 from nlptransfer.training.optimizer import optimizer_groups
-
-from conftest import flat_parameters
 
 TEXTS = ["the film was great", "the hotel was awful", "a real joy", "waste of money", "superb service",
          "terrible dinner", "wonderful book", "broken laptop"]

@@ -5,14 +5,13 @@ import pytest
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
+from conftest import flat_parameters
 
 from nlptransfer import TextClassifier, TrainConfig
 from nlptransfer.data.batching import encode_texts, text_collator
 from nlptransfer.models.task_model import build_task_model as build
 from nlptransfer.training.loop import train_model
 from nlptransfer.training.losses import SummedCrossEntropy
-
-from conftest import flat_parameters
 
 TEXTS = ["the film was great", "the hotel was awful", "a real joy", "waste of money", "superb service",
          "terrible dinner", "wonderful book", "broken laptop"]

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import flat_parameters
 
 from nlptransfer import TrainConfig, load
-
-from conftest import flat_parameters
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -67,8 +66,8 @@ def test_accumulation_equals_larger_batch(tiny_models, assets, plain_sgd):
 
     from nlptransfer.data.batching import encode_texts, text_collator
     from nlptransfer.models.task_model import build_task_model as build
-    from nlptransfer.training.losses import SummedCrossEntropy
     from nlptransfer.training.loop import train_model
+    from nlptransfer.training.losses import SummedCrossEntropy
 
     texts = ["the film was great", "the hotel was awful", "a real joy", "waste of money",
              "superb service", "terrible dinner", "wonderful book", "broken laptop"]
