@@ -18,7 +18,7 @@ import numpy as np
 from .errors import DataError
 
 __all__ = ["TaskType", "TASK_TYPES", "task_type", "positive_label", "class_weights", "tune_threshold",
-           "selection_score", "decide", "MINORITY_SHARE_FOR_WEIGHTS"]
+           "selection_score", "text_probabilities", "decide", "MINORITY_SHARE_FOR_WEIGHTS"]
 
 MINORITY_SHARE_FOR_WEIGHTS = 0.25
 
@@ -31,6 +31,8 @@ class TaskType:
     primary_metric: the metric key reports lead with and ``compare`` ranks by.
     selection_metric: the validation score that picks the epoch whose weights are kept.
     binary: exactly two classes, one of them "positive", decided by a tuned threshold.
+    chunk_pooling: how a text read in windows (``long_texts=chunks``) gets one probability:
+        "mean" of its windows, or "max" of the positive class (a message is spam if any part is).
     """
 
     name: str
@@ -38,6 +40,7 @@ class TaskType:
     primary_metric: str
     selection_metric: str
     binary: bool = False
+    chunk_pooling: str = "mean"
 
     @property
     def classification(self) -> bool:
@@ -46,7 +49,7 @@ class TaskType:
 
 TASK_TYPES: dict[str, TaskType] = {
     "sentiment": TaskType("sentiment", "text-classifier", "macro_f1", "macro_f1"),
-    "spam": TaskType("spam", "text-classifier", "positive_f1", "pr_auc", binary=True),
+    "spam": TaskType("spam", "text-classifier", "positive_f1", "pr_auc", binary=True, chunk_pooling="max"),
     "ner": TaskType("ner", "entity-tagger", "f1", "entity_f1"),
 }
 
@@ -112,16 +115,33 @@ def tune_threshold(positive_scores: np.ndarray, is_positive: np.ndarray, target_
     return float((chosen + below.max()) / 2 if below.size else chosen)
 
 
-def selection_score(task: TaskType, logits, labels: list[int], positive_index: int | None) -> float:
+def selection_score(task: TaskType, proba: np.ndarray, labels, positive_index: int | None) -> float:
     """Validation score of a classification task for early stopping (higher is better): PR-AUC for
-    binary tasks (threshold-free), else macro F1."""
-    import torch
+    binary tasks (threshold-free), else macro F1; ``proba`` is one row per text."""
     from sklearn.metrics import average_precision_score, f1_score
 
     if task.selection_metric == "pr_auc":
-        scores = torch.softmax(logits, -1)[:, positive_index].numpy()
-        return float(average_precision_score(np.asarray(labels) == positive_index, scores))
-    return float(f1_score(labels, logits.argmax(-1).numpy(), average="macro", zero_division=0))
+        return float(average_precision_score(np.asarray(labels) == positive_index, proba[:, positive_index]))
+    return float(f1_score(labels, proba.argmax(-1), average="macro", zero_division=0))
+
+
+def text_probabilities(task: TaskType, proba: np.ndarray, groups: list[int] | None,
+                       positive_index: int | None) -> np.ndarray:
+    """One probability row per text from one per row: rows of one text (its windows, given by
+    ``groups``) are pooled as ``task.chunk_pooling`` says; without groups, unchanged."""
+    if groups is None:
+        return proba
+    groups = np.asarray(groups)
+    n = groups.max() + 1
+    if task.chunk_pooling == "max" and positive_index is not None:
+        positive = np.full(n, -np.inf)
+        np.maximum.at(positive, groups, proba[:, positive_index])
+        out = np.empty((n, proba.shape[1]))
+        out[:, positive_index], out[:, 1 - positive_index] = positive, 1 - positive
+        return out
+    sums = np.zeros((n, proba.shape[1]))
+    np.add.at(sums, groups, proba)
+    return sums / np.bincount(groups, minlength=n)[:, None]
 
 
 def decide(proba: np.ndarray, positive_index: int | None, threshold: float | None) -> np.ndarray:

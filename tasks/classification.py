@@ -14,16 +14,14 @@ import dataclasses
 import json
 import time
 
-import torch
-
 from nlptransfer import config_from_command_line, exit_on_user_error
 from nlptransfer.data.batching import text_collator
 from nlptransfer.estimators.classification import (calibrate, classification_loss, encode_labelled, predict_proba,
-                                                   read_text_splits, score_texts)
+                                                   read_text_splits, score_texts, text_proba, validation_scorer)
 from nlptransfer.estimators.fitted import Fitted, save_fitted
 from nlptransfer.models.inference import extract_features
 from nlptransfer.models.task_model import build_task_model
-from nlptransfer.task_types import selection_score, task_type
+from nlptransfer.task_types import task_type
 from nlptransfer.training.processes import process_state
 from nlptransfer.training.run_folder import start_run, write_run_records
 from nlptransfer.training.train_weights import train_weights
@@ -48,16 +46,15 @@ def main(argv=None) -> None:
     built = build_task_model(run.model, len(splits.classes), run.strategy, cfg)
     accelerator.print(f"{run.strategy}: {built.parameters}")
 
-    # 5. Tokenise once, up front; batches are padded dynamically later.
-    train_set = encode_labelled(built.tokenizer, splits.train, splits.classes, cfg.max_length)
-    val_set = encode_labelled(built.tokenizer, splits.validation, splits.classes, cfg.max_length)
+    # 5. Tokenise once, up front (texts over max_length as long_texts says); batches are padded later.
+    train_set = encode_labelled(built.tokenizer, splits.train, splits.classes, cfg, "train", accelerator.print)
+    val_set = encode_labelled(built.tokenizer, splits.validation, splits.classes, cfg, "validation",
+                              accelerator.print)
 
     # 6. The loss (class-weighted for imbalanced spam) and the validation score that picks the
     #    epoch whose weights are kept (PR-AUC for spam, macro F1 for sentiment).
     loss_fn, balanced = classification_loss(task, train_set, len(splits.classes), cfg.class_weights)
-
-    def score(logits, labels) -> float:
-        return selection_score(task, logits, labels, positive)
+    score = validation_scorer(task, val_set, positive)
 
     # 7. Train: the one loop, or for frozen the features once and the head on them.
     started = time.perf_counter()
@@ -69,13 +66,13 @@ def main(argv=None) -> None:
                     model_type=built.model_type, classes=splits.classes, parameters=built.parameters,
                     history=result.history, positive_label=splits.positive, run_dir=run_dir,
                     train_seconds=time.perf_counter() - started, feature_seconds=result.feature_seconds,
-                    train_texts=frozenset(splits.train.texts))
+                    train_texts=frozenset(splits.train.texts), train_over_max_length=train_set.over_limit)
 
     # 8. Calibrate on validation: a softmax temperature if asked, then spam's decision threshold.
     #    The kept epoch's validation logits are reused when the loop has them.
     val_proba = None
     if splits.validation is not None:
-        val_proba = torch.softmax(result.best_logits, -1).numpy() if result.best_logits is not None \
+        val_proba = text_proba(task, result.best_logits, val_set, positive) if result.best_logits is not None \
             else predict_proba(fitted, splits.validation.texts)
     temperature, threshold, val_proba = calibrate(run, splits, val_proba)
     fitted = dataclasses.replace(fitted, temperature=temperature, threshold=threshold)

@@ -6,18 +6,31 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from transformers import DataCollatorWithPadding
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
-__all__ = ["EncodedDataset", "FeatureDataset", "encode_texts", "text_collator", "train_loader"]
+__all__ = ["EncodedDataset", "FeatureDataset", "encode_texts", "count_over_limit", "text_collator", "train_loader"]
 
 
 class EncodedDataset(Dataset):
-    """Token ids per example (unpadded) and optional integer labels."""
+    """Token ids per row (unpadded) and optional integer labels.
 
-    def __init__(self, input_ids: list[list[int]], labels: list[int] | None = None):
+    A row is a text, or with ``long_texts=chunks`` one window of a long text: ``groups`` maps each
+    row to its text (None: one row per text), ``text_labels`` are the labels per text and
+    ``over_limit`` counts the texts longer than ``max_length``.
+    """
+
+    def __init__(self, input_ids: list[list[int]], labels: list[int] | None = None, *,
+                 groups: list[int] | None = None, text_labels: list[int] | None = None, over_limit: int = 0):
         self.input_ids = input_ids
         self.labels = labels
+        self.groups = groups
+        self.text_labels = text_labels if text_labels is not None else labels
+        self.over_limit = over_limit
 
     def __len__(self):
         return len(self.input_ids)
+
+    @property
+    def n_texts(self) -> int:
+        return len(self.input_ids) if self.groups is None else max(self.groups) + 1
 
     @property
     def lengths(self) -> list[int]:
@@ -25,7 +38,7 @@ class EncodedDataset(Dataset):
 
     @property
     def feature_labels(self) -> list[int] | None:
-        """The label of each row that pooled feature extraction returns: one per example."""
+        """The label of each row that pooled feature extraction returns: one per row."""
         return self.labels
 
     def __getitem__(self, i):
@@ -49,10 +62,45 @@ class FeatureDataset(Dataset):
         return {"features": self.features[i], "labels": self.labels[i]}
 
 
-def encode_texts(tokenizer, texts: list[str], max_length: int, labels: list[int] | None = None) -> EncodedDataset:
-    """Tokenise once, up front, so every epoch reuses the ids."""
-    encoded = tokenizer(texts, truncation=True, max_length=max_length, return_attention_mask=False)
-    return EncodedDataset(encoded["input_ids"], labels)
+def _special_tokens(tokenizer) -> tuple[list[int], list[int]]:
+    """The ids the tokenizer puts before and after one text ([CLS] / [SEP], <s> / </s>, none)."""
+    bare = tokenizer("a", add_special_tokens=False)["input_ids"]
+    full = tokenizer("a")["input_ids"]
+    for i in range(len(full) - len(bare) + 1):
+        if full[i:i + len(bare)] == bare:
+            return full[:i], full[i + len(bare):]
+    return [], []
+
+
+def count_over_limit(tokenizer, texts: list[str], max_length: int) -> int:
+    """How many texts have more tokens than ``max_length`` leaves after the special tokens."""
+    budget = max_length - tokenizer.num_special_tokens_to_add(pair=False)
+    ids = tokenizer(texts, add_special_tokens=False, return_attention_mask=False, verbose=False)["input_ids"]
+    return sum(len(x) > budget for x in ids)
+
+
+def encode_texts(tokenizer, texts: list[str], max_length: int, labels: list[int] | None = None,
+                 long_texts: str = "truncate") -> EncodedDataset:
+    """Tokenise once, up front, so every epoch reuses the ids. A text longer than ``max_length``
+    tokens is cut to its start (``truncate``), to its start and end (``head_tail``: a quarter
+    from the head, the rest from the tail, which Sun et al. 2019 found best for long reviews), or
+    split into windows overlapping by a quarter (``chunks``), each a row of its own."""
+    budget = max_length - tokenizer.num_special_tokens_to_add(pair=False)
+    bare = tokenizer(texts, add_special_tokens=False, return_attention_mask=False, verbose=False)["input_ids"]
+    long = [i for i, ids in enumerate(bare) if len(ids) > budget]
+    if long and long_texts == "chunks":
+        encoded = tokenizer(texts, truncation=True, max_length=max_length, stride=max_length // 4,
+                            return_overflowing_tokens=True, return_attention_mask=False)
+        groups = list(encoded["overflow_to_sample_mapping"])
+        rows = [labels[g] for g in groups] if labels is not None else None
+        return EncodedDataset(encoded["input_ids"], rows, groups=groups, text_labels=labels, over_limit=len(long))
+    ids = tokenizer(texts, truncation=True, max_length=max_length, return_attention_mask=False)["input_ids"]
+    if long and long_texts == "head_tail":
+        before, after = _special_tokens(tokenizer)
+        head = budget // 4
+        for i in long:
+            ids[i] = before + bare[i][:head] + bare[i][len(bare[i]) - (budget - head):] + after
+    return EncodedDataset(ids, labels, over_limit=len(long))
 
 
 def text_collator(tokenizer):

@@ -12,21 +12,23 @@ import numpy as np
 import torch
 
 from ..config import RunConfig
-from ..data.batching import EncodedDataset, encode_texts, text_collator
+from ..data.batching import EncodedDataset, count_over_limit, encode_texts, text_collator
 from ..data.text_table import TextTable, check_splits, read_text_table
 from ..errors import ConfigError
 from ..evaluation.calibration import apply_temperature, fit_temperature
 from ..evaluation.harness import evaluate_classification
 from ..models.inference import extract_features, predict_logits
 from ..models.task_model import build_task_model
-from ..task_types import TaskType, class_weights, positive_label, selection_score, task_type, tune_threshold
+from ..task_types import (TaskType, class_weights, positive_label, selection_score, task_type, text_probabilities,
+                          tune_threshold)
 from ..training.losses import SummedCrossEntropy
 from ..training.processes import inference_accelerator
 from ..training.run_folder import start_run, write_run_records
 from ..training.train_weights import train_weights
 from .fitted import Fitted, record_metrics
 
-__all__ = ["TextSplits", "read_text_splits", "encode_labelled", "classification_loss", "calibrate",
+__all__ = ["TextSplits", "read_text_splits", "encode_labelled", "text_proba", "validation_scorer",
+           "classification_loss", "calibrate",
            "fit_classification", "predict_proba", "score_texts", "warn_if_trained_on", "as_texts"]
 
 
@@ -54,12 +56,33 @@ def read_text_splits(run: RunConfig, train, validation=None, test=None) -> TextS
                       positive_label(task, classes, train_t.labels, train_t.source))
 
 
-def encode_labelled(tokenizer, table: TextTable | None, classes: list[str], max_length: int) -> EncodedDataset | None:
-    """Token ids and label ids of a split (None stays None)."""
+def encode_labelled(tokenizer, table: TextTable | None, classes: list[str], config, name: str = "train",
+                    say=print) -> EncodedDataset | None:
+    """Token ids and label ids of a split (None stays None), long texts handled as
+    ``config.long_texts`` says; ``say`` reports how many texts were longer than ``max_length``."""
     if table is None:
         return None
     ids = {c: i for i, c in enumerate(classes)}
-    return encode_texts(tokenizer, table.texts, max_length, [ids[y] for y in table.labels])
+    dataset = encode_texts(tokenizer, table.texts, config.max_length, [ids[y] for y in table.labels],
+                           config.long_texts)
+    if dataset.over_limit:
+        what = {"truncate": "keeps the start of each", "head_tail": "keeps the start and the end of each",
+                "chunks": "reads each in overlapping windows"}[config.long_texts]
+        say(f"{dataset.over_limit} of {len(table)} {name} texts are longer than max_length={config.max_length} "
+            f"tokens: long_texts={config.long_texts} {what}" +
+            (" (head_tail or chunks read more of them)" if config.long_texts == "truncate" else ""))
+    return dataset
+
+
+def text_proba(task: TaskType, logits: torch.Tensor, dataset: EncodedDataset, positive: int | None) -> np.ndarray:
+    """Probabilities per text from logits per row (windows of one text pooled, see TaskType)."""
+    return text_probabilities(task, torch.softmax(logits.float(), -1).numpy(), dataset.groups, positive)
+
+
+def validation_scorer(task: TaskType, val_set: EncodedDataset | None, positive: int | None):
+    """The loop's ``score_fn``: the task's selection metric on validation, per text."""
+    return lambda logits, _rows: selection_score(task, text_proba(task, logits, val_set, positive),
+                                                 val_set.text_labels, positive)
 
 
 def classification_loss(task: TaskType, train_set: EncodedDataset, n_classes: int, mode: str):
@@ -97,24 +120,24 @@ def fit_classification(run: RunConfig, train, validation=None) -> Fitted:
     accelerator, run_dir = start_run(run)
     built = build_task_model(run.model, len(splits.classes), run.strategy, cfg)
     accelerator.print(f"{run.strategy}: {built.parameters}")
-    train_set = encode_labelled(built.tokenizer, splits.train, splits.classes, cfg.max_length)
-    val_set = encode_labelled(built.tokenizer, splits.validation, splits.classes, cfg.max_length)
+    train_set = encode_labelled(built.tokenizer, splits.train, splits.classes, cfg, "train", accelerator.print)
+    val_set = encode_labelled(built.tokenizer, splits.validation, splits.classes, cfg, "validation",
+                              accelerator.print)
     loss_fn, balanced = classification_loss(task, train_set, len(splits.classes), cfg.class_weights)
     pos = splits.classes.index(splits.positive) if splits.positive is not None else None
     started = time.perf_counter()
     result = train_weights(built.net, run.strategy, train_set, val_set, text_collator(built.tokenizer), config=cfg,
                            accelerator=accelerator, loss_fn=loss_fn, run_dir=run_dir, balanced=balanced,
-                           score_fn=lambda logits, labels: selection_score(task, logits, labels, pos),
-                           score_name=task.selection_metric, extract=extract_features,
-                           identity={"model": run.model, "strategy": run.strategy})
+                           score_fn=validation_scorer(task, val_set, pos), score_name=task.selection_metric,
+                           extract=extract_features, identity={"model": run.model, "strategy": run.strategy})
     fitted = Fitted(kind="text-classifier", run=run, net=built.net.eval(), tokenizer=built.tokenizer,
                     model_type=built.model_type, classes=splits.classes, parameters=built.parameters,
                     history=result.history, positive_label=splits.positive, run_dir=run_dir,
                     train_seconds=time.perf_counter() - started, feature_seconds=result.feature_seconds,
-                    train_texts=frozenset(splits.train.texts))
+                    train_texts=frozenset(splits.train.texts), train_over_max_length=train_set.over_limit)
     val_proba = None
     if splits.validation is not None:  # the kept epoch's validation logits, when the loop has them
-        val_proba = torch.softmax(result.best_logits, -1).numpy() if result.best_logits is not None \
+        val_proba = text_proba(task, result.best_logits, val_set, pos) if result.best_logits is not None \
             else predict_proba(fitted, splits.validation.texts)
     temperature, threshold, val_proba = calibrate(run, splits, val_proba)
     if temperature is not None:
@@ -133,9 +156,11 @@ def predict_proba(fitted: Fitted, texts: list[str]) -> np.ndarray:
     cfg = fitted.run.training
     accelerator = inference_accelerator()
     fitted.net.to(accelerator.device)
-    dataset = encode_texts(fitted.tokenizer, texts, cfg.max_length)
+    dataset = encode_texts(fitted.tokenizer, texts, cfg.max_length, long_texts=cfg.long_texts)
     logits = predict_logits(fitted.net, dataset, text_collator(fitted.tokenizer), accelerator, cfg.eval_batch_size)
-    return apply_temperature(torch.softmax(logits, -1).numpy(), fitted.temperature)
+    positive = fitted.classes.index(fitted.positive_label) if fitted.positive_label is not None else None
+    proba = text_proba(task_type(fitted.task), logits, dataset, positive)
+    return apply_temperature(proba, fitted.temperature)
 
 
 def score_texts(fitted: Fitted, table: TextTable, name: str, proba: np.ndarray | None = None) -> dict:
@@ -152,6 +177,10 @@ def score_texts(fitted: Fitted, table: TextTable, name: str, proba: np.ndarray |
     metrics = evaluate_classification(table.labels, proba, classes, fitted.positive_label, fitted.threshold)
     if unseen:
         metrics["unseen_labels"] = unseen
+    cfg = fitted.run.training  # what the model saw of these texts (TF-IDF baselines see all of them)
+    metrics.update(max_length=cfg.max_length, long_texts=cfg.long_texts,
+                   texts_over_max_length=count_over_limit(fitted.tokenizer, table.texts, cfg.max_length),
+                   train_texts_over_max_length=fitted.train_over_max_length)
     if fitted.temperature is not None:
         metrics["temperature"] = fitted.temperature
     return record_metrics(fitted, name, metrics)

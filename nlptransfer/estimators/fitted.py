@@ -47,6 +47,7 @@ class Fitted:
     train_seconds: float | None = None
     feature_seconds: float | None = None  # caching strategies: time spent computing features
     train_texts: frozenset = frozenset()  # to warn when evaluation data was trained on; not saved
+    train_over_max_length: int | None = None  # training texts longer than max_length (long_texts handled them)
 
     @property
     def task(self) -> str:
