@@ -20,9 +20,17 @@ class ModelLoadError(OSError):
     """A model name could not be turned into loadable files."""
 
 
+def _plain_warning(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message}\n"
+
+
 def exit_on_user_error(main, *args) -> None:
-    """Run ``main(*args)``; an error the user can fix (bad data, option or model name, a missing
+    """Run ``main(*args)`` as a command: warnings print as plain "warning: ..." lines (not a line
+    of our source), and an error the user can fix (bad data, option or model name, a missing
     file) prints its message and exits with status 2, without a traceback."""
+    import warnings
+
+    warnings.formatwarning = _plain_warning
     try:
         main(*args)
     except (DataError, ConfigError, ModelLoadError, FileNotFoundError) as error:

@@ -20,12 +20,12 @@ def run(config: RunConfig):
     Every split is read and checked before training. Text classification for sentiment/spam,
     entity tagging for ner."""
     from .estimators.fitted import estimator_class
-    from .training.processes import process_state
+    from .training.processes import describe_processes, process_state
 
     if config.train is None:
         raise ConfigError("No training data: set train=PATH (and ideally validation=PATH, test=PATH).")
     state = process_state()
-    state.print(f"processes: {state.num_processes} ({state.distributed_type.value})")
+    state.print(describe_processes(config.training))
     model = estimator_class(task_type(config.task).estimator).from_config(config)
     test = model.read(config.test, "test") if config.test is not None else None  # checked before training
     model.fit(config.train, config.validation)

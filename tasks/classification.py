@@ -22,7 +22,7 @@ from nlptransfer.estimators.fitted import Fitted, save_fitted
 from nlptransfer.models.inference import extract_features
 from nlptransfer.models.task_model import build_task_model
 from nlptransfer.task_types import task_type
-from nlptransfer.training.processes import process_state
+from nlptransfer.training.processes import describe_processes, process_state
 from nlptransfer.training.run_folder import start_run, write_run_records
 from nlptransfer.training.train_weights import train_weights
 
@@ -32,7 +32,7 @@ def main(argv=None) -> None:
     run = config_from_command_line(argv, description=__doc__.splitlines()[0])
     task, cfg = task_type(run.task), run.training
     state = process_state()
-    state.print(f"processes: {state.num_processes} ({state.distributed_type.value})")
+    state.print(describe_processes(cfg))
 
     # 2. Data: every split is read and checked now, so a bad test file fails before training.
     #    Labels come from train in a stable order; spam's positive class is "spam" (or the rarer).

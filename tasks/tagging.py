@@ -22,7 +22,7 @@ from nlptransfer.models.inference import extract_word_features
 from nlptransfer.models.task_model import build_task_model
 from nlptransfer.task_types import task_type
 from nlptransfer.training.losses import SummedCrossEntropy
-from nlptransfer.training.processes import process_state
+from nlptransfer.training.processes import describe_processes, process_state
 from nlptransfer.training.run_folder import start_run, write_run_records
 from nlptransfer.training.train_weights import train_weights
 
@@ -34,7 +34,7 @@ def main(argv=None) -> None:
         raise ConfigError(f"tasks/tagging.py trains task=ner; for task={run.task} use tasks/classification.py.")
     cfg = run.training
     state = process_state()
-    state.print(f"processes: {state.num_processes} ({state.distributed_type.value})")
+    state.print(describe_processes(cfg))
 
     # 2. Data: every split is read and checked now (CoNLL or JSONL; IOB1 and BIOES become IOB2),
     #    so a bad test file fails before training. The tag set comes from train, "O" first.

@@ -140,7 +140,8 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
             print(f"{label}: reused")
             continue
         started = time.perf_counter()
-        ok = _execute(job, run_dir)
+        print(f"{label}: running (log: {run_dir / 'log.txt'})", flush=True)
+        ok = _execute(job, run_dir, label)
         if not ok:
             failed.append(run_dir.name)
         print(f"{label}: {'done' if ok else 'FAILED, see ' + str(run_dir / 'log.txt')} "
@@ -150,8 +151,9 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
     return summary
 
 
-def _execute(job: dict, run_dir: Path) -> bool:
-    """One run in its own process; True when it wrote result.json."""
+def _execute(job: dict, run_dir: Path, label: str) -> bool:
+    """One run in its own process, its epoch lines echoed as they come; True when it wrote
+    result.json."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "result.json").unlink(missing_ok=True)
     atomic_write_text(run_dir / "job.json", json.dumps(job, indent=2))
@@ -159,6 +161,11 @@ def _execute(job: dict, run_dir: Path) -> bool:
     for var in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):  # each run is a single process of its own
         env.pop(var, None)
     with open(run_dir / "log.txt", "w", encoding="utf-8") as log:
-        code = subprocess.call([sys.executable, "-m", "nlptransfer.comparison.worker", str(run_dir / "job.json")],
-                               stdout=log, stderr=subprocess.STDOUT, env=env)
+        worker = subprocess.Popen([sys.executable, "-m", "nlptransfer.comparison.worker", str(run_dir / "job.json")],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+        for line in worker.stdout:
+            log.write(line)
+            if line.startswith(("epoch ", "early stopping")):
+                print(f"    {label}: {line.strip()}", flush=True)
+        code = worker.wait()
     return code == 0 and (run_dir / "result.json").exists()

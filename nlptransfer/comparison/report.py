@@ -50,12 +50,15 @@ def write_compare_outputs(out: Path) -> dict:
     lead = (f"Task {spec['task']}, primary metric {metric} on {summary['n_test']} test examples; "
             f"{len(runs)} of {expected} runs finished" + (f" ({missing} missing or failed: rerun the same "
                                                          f"command to finish them)." if missing else "."))
-    sections.append(("Summary", lead))
+    sections.append(("Summary", [lead] + _what_the_models_read(runs)))
     if summary["gains"]:
         sections.append(("Did transfer help?", [
             "Gain = pretrained minus the better of from-scratch and classic at the same train fraction, "
-            "mean over seeds; 95% paired bootstrap interval over test examples. helped: the interval is "
-            "above 0; negative transfer: below 0; otherwise no clear gain.",
+            "mean over seeds; 95% paired bootstrap interval over test examples. The interval conditions on "
+            "the seeds that were run: it shows how much the sampling of test examples moves the gain, not "
+            "how much other seeds would. helped: the interval is above 0; below 0 it is negative transfer "
+            "when the reference is the same model trained from scratch, and below the classic baseline when "
+            "it is the classic one; otherwise no clear gain.",
             table(summary["gains"], ["model", "strategy", "fraction", "reference", "gain", "ci_low", "ci_high",
                                       "seed_std", "verdict"], {"gain": f"{metric} gain"})]))
     if summary["versus_scratch"]:
@@ -80,6 +83,20 @@ def write_compare_outputs(out: Path) -> dict:
     sections.append(("Every run", table(rows, [c for c in columns if c not in ("ci95_low", "ci95_high")])))
     write_pages(out, f"nlptransfer compare: {spec['task']}", sections)
     return summary
+
+
+def _what_the_models_read(runs: list[dict]) -> list[str]:
+    """A transformer reads at most max_length tokens of a text; the classic baseline all of it."""
+    neural = [r["metrics"] for r in runs if r["strategy"] != "classic" and "max_length" in r["metrics"]]
+    over = [m for m in neural if m.get("texts_over_max_length")]
+    if not over:
+        return []
+    m = max(over, key=lambda m: m["texts_over_max_length"])
+    how = {"truncate": "cut to their first", "head_tail": "cut to their start and end,",
+           "chunks": "read in overlapping windows of"}[m["long_texts"]]
+    return [f"Text length: {m['texts_over_max_length']} of {m['n']} test texts are longer than max_length="
+            f"{m['max_length']} tokens and were {how} {m['max_length']} tokens (long_texts={m['long_texts']}); "
+            f"the classic baseline reads every word of every text."]
 
 
 def _compare_figures(out: Path, runs: list[dict], summary: dict, task: str) -> list[Path]:

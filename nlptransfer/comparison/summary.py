@@ -68,7 +68,7 @@ def _group(rows: list[dict], metric: str) -> list[dict]:
         values = [m[metric] for m in members]
         out.append({"model": model, "strategy": strategy, "fraction": fraction, "n_train": members[0]["n_train"],
                     "seeds": len(members), "mean": float(np.mean(values)),
-                    "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+                    "std": float(np.std(values, ddof=1)) if len(values) > 1 else None,  # one seed: no spread
                     "train_seconds": float(np.mean([m["train_seconds"] for m in members])),
                     "peak_rss_mb": float(np.max([m["peak_rss_mb"] or 0 for m in members])),
                     "trainable_params": members[0]["trainable_params"]})
@@ -101,11 +101,11 @@ def summarize(runs: list[dict], task: str) -> dict:
             ref = max(candidates, key=lambda k: by_key[k]["mean"])
             gain = paired_gain(mine, scorers(ref), counts)
             gains.append({"model": model, "strategy": strategy, "fraction": fraction, "reference": ref[1],
-                          "metric": metric, **gain, "verdict": verdict(gain)})
+                          "metric": metric, **gain, "verdict": verdict(gain, ref[1])})
         if scratch in runs_by:  # what pretraining itself adds to the same architecture
             gain = paired_gain(mine, scorers(scratch), counts)
             versus_scratch.append({"model": model, "strategy": strategy, "fraction": fraction, "reference": "scratch",
-                                   "metric": metric, **gain, "verdict": verdict(gain)})
+                                   "metric": metric, **gain, "verdict": verdict(gain, "scratch")})
 
     return {"task": task, "metric": metric, "rows": rows, "groups": groups, "gains": gains,
             "versus_scratch": versus_scratch, "data_savings": _data_savings(groups), "n_test": n_test}

@@ -98,14 +98,16 @@ def paired_gain(a: list[Scorer], b: list[Scorer], counts: np.ndarray) -> dict:
     point_a, point_b = [s.score() for s in a], [s.score() for s in b]
     low, high = interval(score_a - score_b)
     return {"gain": float(np.mean(point_a) - np.mean(point_b)), "ci_low": low, "ci_high": high,
-            "seed_std": float(np.std(point_a, ddof=1)) if len(point_a) > 1 else 0.0,
-            "reference_seed_std": float(np.std(point_b, ddof=1)) if len(point_b) > 1 else 0.0}
+            "seed_std": float(np.std(point_a, ddof=1)) if len(point_a) > 1 else None,  # None: one seed, no spread
+            "reference_seed_std": float(np.std(point_b, ddof=1)) if len(point_b) > 1 else None}
 
 
-def verdict(gain: dict) -> str:
-    """helped: the whole interval above zero; negative transfer: below; else no clear gain."""
+def verdict(gain: dict, reference: str = "scratch") -> str:
+    """helped: the whole interval above zero; else no clear gain, or when the whole interval is
+    below zero: negative transfer against the same model trained from scratch (the term's meaning
+    in the literature), "below the classic baseline" against TF-IDF or the feature tagger."""
     if gain["ci_low"] > 0:
         return "helped"
     if gain["ci_high"] < 0:
-        return "negative transfer"
+        return "negative transfer" if reference == "scratch" else "below the classic baseline"
     return "no clear gain"

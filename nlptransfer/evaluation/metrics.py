@@ -55,6 +55,9 @@ def entity_metrics(true_tags: list[list[str]], pred_tags: list[list[str]]) -> di
     return {
         "n": len(true_tags),
         "precision": float(micro["precision"]), "recall": float(micro["recall"]), "f1": float(micro["f1-score"]),
+        # the same numbers under the names classification reports use (f1 stays the primary key)
+        "micro_precision": float(micro["precision"]), "micro_recall": float(micro["recall"]),
+        "micro_f1": float(micro["f1-score"]),
         "macro_precision": float(macro["precision"]), "macro_recall": float(macro["recall"]),
         "macro_f1": float(macro["f1-score"]),
         "token_accuracy": sum(t == p for t, p in pairs) / max(len(pairs), 1),

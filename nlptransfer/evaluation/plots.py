@@ -58,7 +58,7 @@ def metric_vs_cost(groups: list[dict], metric: str, path: Path) -> Path:
     plt, fig, ax = _figure()
     top, seen = max(g["fraction"] for g in groups), []
     for g in (g for g in groups if g["fraction"] == top):
-        ax.errorbar(max(g["train_seconds"], 1e-2), g["mean"], yerr=g["std"], marker=_marker(g["strategy"], seen),
+        ax.errorbar(max(g["train_seconds"], 1e-2), g["mean"], yerr=g["std"] or 0, marker=_marker(g["strategy"], seen),
                     linestyle="none", capsize=3, label=_label(g))
     _plain_log_x(ax)
     ax.set_xlabel("training time per run (s, log scale)")
@@ -73,7 +73,7 @@ def learning_curve(groups: list[dict], metric: str, path: Path) -> Path:
     seen = []
     for key in sorted({(g["model"], g["strategy"]) for g in groups}):
         curve = sorted((g for g in groups if (g["model"], g["strategy"]) == key), key=lambda g: g["n_train"])
-        ax.errorbar([g["n_train"] for g in curve], [g["mean"] for g in curve], yerr=[g["std"] for g in curve],
+        ax.errorbar([g["n_train"] for g in curve], [g["mean"] for g in curve], yerr=[g["std"] or 0 for g in curve],
                     marker=_marker(key[1], seen), capsize=3, label=_label(curve[0]))
     _plain_log_x(ax)
     ax.set_xlabel("training examples (log scale)")

@@ -13,7 +13,7 @@ __all__ = ["Table", "fmt", "table", "write_pages"]
 
 def fmt(v, column: str = "") -> str:
     if v is None:
-        return ""
+        return "one seed" if column in ("std", "seed_std") else ""
     if column == "fraction":
         return f"{v:g}"
     if isinstance(v, float) and (column.endswith(("_mb", "_per_second")) or abs(v) >= 1000):

@@ -13,7 +13,7 @@ from accelerate import Accelerator, PartialState
 
 from .tracking import tracker_names
 
-__all__ = ["process_state", "make_accelerator", "inference_accelerator"]
+__all__ = ["process_state", "describe_processes", "make_accelerator", "inference_accelerator"]
 
 
 def _launched_on_cpu() -> bool:
@@ -25,6 +25,21 @@ def _launched_on_cpu() -> bool:
 def process_state() -> PartialState:
     """The process group this run is part of (one process when nothing launched several)."""
     return PartialState(cpu=_launched_on_cpu())
+
+
+def describe_processes(config) -> str:
+    """The run's first line: how many processes, of what kind, and the effective batch, e.g.
+    ``processes: 2 (MULTI_CPU): 2 processes on CPU (gloo); effective batch 16 x 2 processes``."""
+    state = process_state()
+    n, kind = state.num_processes, state.distributed_type.value
+    device = "GPU" if torch.cuda.is_available() else "CPU"
+    where = "one process" if n == 1 else f"{n} processes"
+    where += f" on {device}" + (" (gloo)" if n > 1 and device == "CPU" else "")
+    parts = [f"{config.batch_size}"] + ([f"{n} processes"] if n > 1 else []) + \
+        ([f"{config.gradient_accumulation_steps} accumulation steps"] if config.gradient_accumulation_steps > 1 else [])
+    effective = config.batch_size * n * config.gradient_accumulation_steps
+    batch = f"batch {effective}" if len(parts) == 1 else f"effective batch {effective} = {' x '.join(parts)}"
+    return f"processes: {n} ({kind}): {where}; {batch}"
 
 
 def _launch_kwargs() -> dict:

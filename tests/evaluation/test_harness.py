@@ -63,6 +63,8 @@ def test_verdicts(mine, theirs, expected):
     assert gain["ci_low"] <= gain["gain"] <= gain["ci_high"]
     assert gain["seed_std"] > 0  # three seeds, three different systems
     assert verdict(gain) == expected
+    # against the classic baseline, losing is not "negative transfer" (that is losing to scratch)
+    assert verdict(gain, "classic") == ("below the classic baseline" if expected == "negative transfer" else expected)
 
 
 def test_reliability_and_temperature_scaling():
