@@ -48,12 +48,12 @@ def _evaluate(args) -> None:
 
 
 def _predict(args) -> None:
-    from .data.source_files import read_source_text
+    from .data.source_files import lines_of, read_source_text
     from .estimators.fitted import load
 
     texts = list(args.text or [])
     if args.file:
-        texts += [line for line in read_source_text(args.file, f"file '{args.file}'").splitlines() if line.strip()]
+        texts += [line for line in lines_of(read_source_text(args.file, f"file '{args.file}'")) if line.strip()]
     if not texts:
         raise ConfigError("Nothing to predict: pass --text TEXT (repeatable) or --file FILE (one text per line).")
     model = load(args.model_dir)
@@ -163,7 +163,12 @@ def main(argv: list[str] | None = None) -> None:
     opts = sub.add_parser("options", help="every option a YAML file or key=value can set: type, default, meaning")
     opts.set_defaults(fn=lambda _: print(describe_options()))
 
-    args = parser.parse_args(argv)
+    # key=value options may stand anywhere among the flags (argparse alone takes them only in one run)
+    args, extra = parser.parse_known_args(argv)
+    if extra and hasattr(args, "overrides") and not any(item.startswith("-") for item in extra):
+        args.overrides = [*args.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     exit_on_user_error(args.fn, args)
 
 

@@ -15,6 +15,12 @@ ASSETS = Path(__file__).parent / "assets"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FAMILIES = ("bert", "roberta", "gpt2", "llama")
 TINY = dict(hidden=32, layers=2, heads=2, intermediate=64, positions=128)
+# LoRA (r=8) parameters of each tiny family, from its target modules: r x (inputs + outputs) each,
+# per layer: BERT/RoBERTa query and value (32 -> 32 each), GPT-2 c_attn (32 -> 96), Llama q_proj and
+# v_proj (32 -> 32 each).
+_R, _H, _LAYERS = 8, TINY["hidden"], TINY["layers"]
+LORA_PARAMETERS = {"bert": _LAYERS * 2 * _R * (_H + _H), "roberta": _LAYERS * 2 * _R * (_H + _H),
+                   "gpt2": _LAYERS * _R * (_H + 3 * _H), "llama": _LAYERS * 2 * _R * (_H + _H)}
 
 
 def _corpus() -> list[str]:

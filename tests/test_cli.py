@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 QUICK = ["epochs=2", "progress=false", "batch_size=8", "max_length=32"]
@@ -21,6 +23,8 @@ def test_train_evaluate_predict(tiny_models, assets, tmp_path):
               "--train", assets / "spam_train.csv", "--validation", assets / "spam_validation.csv",
               "--test", assets / "spam_validation.csv", "--output-dir", out, *QUICK])
     assert r.returncode == 0, r.stderr
+    assert "processes: 1 (NO): one process on CPU; batch 8" in r.stdout  # says what ran, in words
+    assert "epoch 2/2: train_loss=" in r.stdout and "validation_pr_auc=" in r.stdout  # names its metric
     meta = json.loads((out / "nlptransfer.json").read_text())
     assert meta["strategy"] == "lora" and meta["positive_label"] == "spam" and meta["classes"] == ["ham", "spam"]
     for name in ("config.yaml", "metrics-test.json", "metrics-test.md", "metrics-validation.json", "history.json",
@@ -78,3 +82,45 @@ def test_ner_train_and_predict_and_task_script(tiny_models, assets, tmp_path):
               "strategy=lora", *QUICK])
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "ner2" / "adapter" / "adapter_config.json").exists()
+
+
+def test_options_and_help_explain_themselves():
+    r = _run([BIN / "nlptransfer", "options"])
+    from nlptransfer.config import RunConfig, TrainConfig
+    import dataclasses
+
+    names = [f.name for f in dataclasses.fields(TrainConfig)] + [f.name for f in dataclasses.fields(RunConfig)
+                                                                 if f.name != "training"]
+    lines = {line.split()[0]: line for line in r.stdout.splitlines()}
+    assert r.returncode == 0 and set(names) <= set(lines)
+    assert "at least 1" in lines["epochs"] and "truncate | head_tail | chunks" in lines["long_texts"]
+    r = _run([BIN / "nlptransfer", "train", "--help"])
+    assert "{full,frozen,lora,scratch}" in r.stdout and "{sentiment,spam,ner}" in r.stdout
+    assert "nlptransfer options" in r.stdout
+
+
+def test_warnings_print_as_plain_lines(tiny_models, assets, tmp_path):
+    """A test split that repeats training texts gets a one-line warning, not Python's warning
+    format with a line of our source."""
+    r = _run([BIN / "nlptransfer", "train", "--task", "spam", "--model", tiny_models["bert"], "--strategy", "frozen",
+              "--train", assets / "spam_train.csv", "--test", assets / "spam_train.csv", "--output-dir",
+              tmp_path / "out", *QUICK])
+    assert r.returncode == 0, r.stderr
+    assert "warning: 23 distinct text(s) of test file" in r.stderr and "also appear in the train data" in r.stderr
+    assert "UserWarning" not in r.stderr and "warnings.warn" not in r.stderr
+
+
+def test_the_model_is_saved_before_the_test_split_is_scored(tiny_models, assets, tmp_path, monkeypatch):
+    from nlptransfer import TextClassifier, load_run_config
+    from nlptransfer.recipe import run
+
+    def broken(self, data, name="test"):
+        raise RuntimeError("scoring failed")
+
+    monkeypatch.setattr(TextClassifier, "evaluate", broken)
+    config = load_run_config(None, [*QUICK, "task=spam", f"model={tiny_models['bert']}", "strategy=frozen",
+                                    f"train={assets / 'spam_train.csv'}", f"test={assets / 'spam_validation.csv'}",
+                                    f"output_dir={tmp_path / 'out'}"])
+    with pytest.raises(RuntimeError, match="scoring failed"):
+        run(config)
+    assert (tmp_path / "out" / "nlptransfer.json").exists() and (tmp_path / "out" / "head.safetensors").exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import DataError
 
-__all__ = ["read_source_text"]
+__all__ = ["read_source_text", "lines_of"]
 
 
 def read_source_text(path: str | os.PathLike, where: str) -> str:
@@ -37,3 +37,10 @@ def read_source_text(path: str | os.PathLike, where: str) -> str:
         line = raw[:e.start].count(b"\n") + 1
         raise DataError(f"{where} is not UTF-8 text: byte {e.start} (line {line}) is {raw[e.start:e.start + 1]!r}. "
                         f"Save it as UTF-8, e.g. iconv -f latin1 -t utf-8 IN > OUT for a Latin-1 file.") from None
+
+
+def lines_of(text: str) -> list[str]:
+    """Lines split on newlines only ("\\r\\n" too). Not ``str.splitlines``: that also splits on
+    characters a text may hold (NEL, the Unicode line and paragraph separators, form feeds), which
+    JSON writes unescaped."""
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]

@@ -45,14 +45,14 @@ def split_tag(tag, where: Where, index: int, word: str | None = None) -> tuple[s
     return {"L": "E", "U": "S"}.get(prefix, prefix), kind
 
 
-def detect_scheme(sentences: list[list[str]], wheres: list[Where]) -> str:
+def detect_scheme(sentences: list[list[str]], wheres: list[Where], words: list[list[str]] | None = None) -> str:
     """"BIOES" if E-/S- appear; "IOB1" if entities start with I- and B- only separates adjacent
     entities of one type; else "IOB2"."""
     starts_with_i = b_after_outside = False
-    for tags, where in zip(sentences, wheres):
+    for n, (tags, where) in enumerate(zip(sentences, wheres)):
         previous = ("O", None)
         for i, tag in enumerate(tags):
-            prefix, kind = split_tag(tag, where, i)
+            prefix, kind = split_tag(tag, where, i, words[n][i] if words else None)
             if prefix in ("E", "S"):
                 return "BIOES"
             if prefix == "I" and previous[1] != kind:
@@ -103,7 +103,7 @@ def lenient_iob2(tags: list[str]) -> list[str]:
 def convert_all(sentences: list[list[str]], wheres: list[Where], *, repair: bool = False,
                 words: list[list[str]] | None = None) -> tuple[list[list[str]], str]:
     """Every sentence to IOB2; returns (tags, detected scheme) and warns with the repair count."""
-    scheme = detect_scheme(sentences, wheres)
+    scheme = detect_scheme(sentences, wheres, words)
     converted, repairs = [], 0
     for n, (tags, where) in enumerate(zip(sentences, wheres)):
         fixed, count = to_iob2(tags, scheme, where, repair=repair, words=words[n] if words else None)

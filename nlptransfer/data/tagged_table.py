@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
-from .source_files import read_source_text
+from .source_files import lines_of, read_source_text
 from .tag_schemes import TagError, Where, convert_all
 
 __all__ = ["TaggedTable", "read_tagged_table", "tag_order", "check_tag_splits"]
@@ -43,7 +43,7 @@ def _read_conll(path: Path, where: str, tag_index: int):
             tags.append(sentence_tags)
             lines.append(first_line)
 
-    for line_no, line in enumerate(read_source_text(path, where).splitlines(), 1):
+    for line_no, line in enumerate(lines_of(read_source_text(path, where)), 1):
         if tabbed is None and line.strip() and not line.startswith("-DOCSTART-"):
             tabbed = "\t" in line
         cols = [c.strip() for c in line.split("\t")] if tabbed else line.split()
@@ -71,7 +71,7 @@ def _column_rows(source, where, tokens_column, tags_column):
     """Rows of (tokens, tags) from a JSONL path, a DataFrame or a datasets.Dataset."""
     if isinstance(source, Path):
         rows = []
-        for line_no, line in enumerate(read_source_text(source, where).splitlines(), 1):
+        for line_no, line in enumerate(lines_of(read_source_text(source, where)), 1):
             if line.strip():
                 try:
                     rows.append(json.loads(line))

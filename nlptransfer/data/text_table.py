@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
-from .source_files import read_source_text
+from .source_files import lines_of, read_source_text
 
 __all__ = ["TextTable", "read_text_table", "label_order", "check_splits", "normalise_label", "MISSING_LABELS"]
 
@@ -103,7 +103,7 @@ def _records_from_path(path: Path, where: str, wanted: list[str]):
     suffixes = "".join(path.suffixes[-2:]).lower()
     if suffixes.endswith((".jsonl", ".json", ".jsonl.gz")):
         rows, lines = [], []
-        for line_no, line in enumerate(text.splitlines(), 1):
+        for line_no, line in enumerate(lines_of(text), 1):
             if not line.strip():
                 continue
             try:

@@ -67,6 +67,6 @@ class MetricsLog:
         """On resume: drop this phase's rows past the checkpoint, which the run is about to redo."""
         if self.path is None or not self.accelerator.is_main_process or not self.path.exists():
             return
-        rows = [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line]
+        rows = [json.loads(line) for line in self.path.read_text(encoding="utf-8").split("\n") if line]
         kept = [json.dumps(r) for r in rows if not (r.get("phase") == self.phase and r["step"] > step)]
         atomic_write_text(self.path, "".join(line + "\n" for line in kept))

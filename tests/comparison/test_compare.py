@@ -24,10 +24,11 @@ def test_spam_compare_grid_reuse_resume_and_report(tiny_models, assets, tmp_path
     args = ["compare", "--task", "spam", "--train", assets / "spam_train.csv", "--validation",
             assets / "spam_validation.csv", "--test", assets / "spam_validation.csv", "--models", tiny_models["bert"],
             "--strategies", "full,scratch", "--seeds", "2", "--train-fractions", "0.5,1", "--output-dir", out,
-            "epochs=1", "batch_size=4", "max_length=32"]
+            "epochs=1", "batch_size=4", "max_length=8"]
     r = _cli(*args)
     assert r.returncode == 0, r.stderr[-3000:] + r.stdout[-3000:]
     assert r.stdout.count(": done") == 12  # 2 fractions x 2 seeds x (2 strategies + classic)
+    assert "--full--f1--s1: epoch 1/1: train_loss=" in r.stdout  # progress while a run trains
     with open(out / "results.csv") as f:
         rows = list(csv.DictReader(f))
     assert sorted({(r["strategy"], r["fraction"]) for r in rows}) == [
@@ -42,12 +43,21 @@ def test_spam_compare_grid_reuse_resume_and_report(tiny_models, assets, tmp_path
         below = "negative transfer" if gain["reference"] == "scratch" else "below the classic baseline"
         assert gain["verdict"] in ("helped", "no clear gain", below)
         assert gain["ci_low"] <= gain["gain"] <= gain["ci_high"]
-    # the same subset for every strategy of a seed and fraction: paired comparisons
-    subsets = {r["n_train"] for r in rows if r["fraction"] == "0.5"}
-    assert len(subsets) == 1
+    # paired comparisons: every strategy of a seed and fraction trains on the very same subset,
+    # and another seed draws another subset
+    jobs = [json.loads(p.read_text()) for p in out.glob("runs/*/job.json")]
+    for fraction in (0.5, 1.0):
+        for seed in (0, 1):
+            same = {(j["train"], j["data"][0]) for j in jobs if j["fraction"] == fraction and j["seed"] == seed}
+            assert len(same) == 1, (fraction, seed, same)
+    halves = [next(j["data"][0] for j in jobs if j["fraction"] == 0.5 and j["seed"] == s) for s in (0, 1)]
+    assert halves[0] != halves[1]
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 5  # cost, learning curve, confusion, reliability, PR
-    assert "Did transfer help?" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "Did transfer help?" in report and "conditions on the seeds" in report
+    # 2 of the 10 test messages are longer than 8 tokens: the report says the transformer read less
+    assert "2 of 10 test texts are longer than max_length=8 tokens" in report and "reads every word" in report
 
     # Repeating the command retrains nothing.
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("runs/*/result.json")}
@@ -62,7 +72,7 @@ def test_spam_compare_grid_reuse_resume_and_report(tiny_models, assets, tmp_path
     assert r.stdout.count(": reused") == 11 and r.stdout.count(": done") == 1
 
     # A different training config is a different experiment: nothing is reused.
-    assert _cli(*args[:-3], "epochs=2", "batch_size=4", "max_length=32", "--seeds", "1",
+    assert _cli(*args[:-3], "epochs=2", "batch_size=4", "max_length=8", "--seeds", "1",
                 "--train-fractions", "1").stdout.count(": reused") == 1  # the classic run does not depend on it
 
     # The report is rebuilt from saved results alone.
@@ -84,6 +94,7 @@ def test_ner_compare_with_feature_tagger(tiny_models, assets, tmp_path):
     assert {g["strategy"] for g in summary["groups"]} == {"lora", "classic"}
     assert summary["metric"] == "f1" and summary["gains"][0]["reference"] == "classic"
     assert (out / "plots" / "per_type_f1.png").exists()
+    assert "one seed" in (out / "report.md").read_text()  # not a spread of 0 from a single run
 
 
 def test_compare_rejects_bad_requests(assets, tmp_path):
@@ -114,7 +125,21 @@ def test_scratch_temperature_and_run_report(tiny_models, assets, tmp_path):
     mine = clf.model_.backbone.state_dict()
     name = "embeddings.word_embeddings.weight"
     assert not torch.allclose(mine[name], pretrained[name], atol=1e-2)  # not the pretrained weights
-    assert clf.temperature_ is not None and 0.05 <= clf.temperature_ <= 20
+    # T minimises the validation negative log-likelihood: better than its neighbours, inside the search range
+    import numpy as np
+    import pandas as pd
+
+    val = pd.read_csv(assets / "spam_validation.csv")
+    t = clf.temperature_
+    raw = np.log(np.clip(clf.predict_proba(val["text"].tolist()), 1e-12, 1)) * t  # undo the fitted T
+    truth = np.array([clf.classes_.index(y) for y in val["label"]])
+
+    def nll(temperature):
+        z = raw / temperature
+        z = z - z.max(1, keepdims=True)
+        return -(z[np.arange(len(z)), truth] - np.log(np.exp(z).sum(1))).mean()
+
+    assert 0.06 < t < 19 and nll(t) <= min(nll(t * 1.2), nll(t / 1.2)) + 1e-9
     m = clf.evaluate(assets / "spam_validation.csv")
     assert m["temperature"] == clf.temperature_ and "ece" in m
     clf.save(tmp_path / "run")

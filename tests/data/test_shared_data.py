@@ -18,3 +18,15 @@ def test_conll2003_reads_with_documented_counts():
 def test_sms_spam_reads_with_documented_counts():
     table = read_text_table(shared_path("data", "sms_spam", "train.csv"))
     assert len(table) == 4200 and table.labels.count("spam") == 569
+
+
+def test_conll2003_validation_encodes_with_the_offline_checkpoint():
+    """Every word of the official validation file gets exactly one position to be tagged from
+    (words a tokenizer deletes entirely are covered on arbitrary Unicode in test_reader_properties)."""
+    from nlptransfer.data.word_windows import encode_words
+    from nlptransfer.models.pretrained import load_tokenizer, model_architecture
+
+    table = read_tagged_table(shared_path("data", "conll2003", "validation.txt"), name="validation")
+    tokenizer = load_tokenizer("minilm-l6", model_architecture("minilm-l6")[1])
+    dataset = encode_words(tokenizer, table.words, 128, 16)
+    assert sum(len(w.owned) for w in dataset.windows) == sum(map(len, table.words))

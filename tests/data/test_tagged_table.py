@@ -15,7 +15,7 @@ def test_conll_and_jsonl_agree(assets):
     assert conll.words[0][:2] == ["Omar", "works"] and conll.tags[0][:2] == ["B-PER", "O"]
     frame = read_tagged_table(pd.DataFrame({"tokens": jsonl.words, "tags": jsonl.tags}))
     assert frame.tags == jsonl.tags
-    with pytest.raises(DataError, match=r"token 1 \(line 3\): tag 'NN' is not O or PREFIX-TYPE"):
+    with pytest.raises(DataError, match=r"token 1 \('Omar'\) \(line 3\): tag 'NN' is not O or PREFIX-TYPE"):
         read_tagged_table(assets / "ner_train.txt", tag_index=1)  # the POS column is no tag column
 
 

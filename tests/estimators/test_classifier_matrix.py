@@ -1,7 +1,7 @@
 """Strategy x family x task on tiny random-init models with real tokenizers."""
 import numpy as np
 import pytest
-from conftest import FAMILIES
+from conftest import FAMILIES, LORA_PARAMETERS
 
 from nlptransfer import TextClassifier, TrainConfig, load
 from nlptransfer.strategies import count_parameters
@@ -32,7 +32,8 @@ def test_strategy_family_task(strategy, family, task, tiny_models, assets, tmp_p
     elif strategy == "frozen":
         assert count.trainable == head
     else:
-        lora = sum(p.numel() for n, p in clf.model_.named_parameters() if "lora_" in n)
+        lora = LORA_PARAMETERS[family]
+        assert sum(p.numel() for n, p in clf.model_.named_parameters() if "lora_" in n) == lora
         assert lora > 0 and count.trainable == lora + head
         assert all(p.requires_grad == ("lora_" in n or n.startswith("head.")) for n, p in clf.model_.named_parameters())
 
@@ -55,9 +56,29 @@ def test_strategy_family_task(strategy, family, task, tiny_models, assets, tmp_p
 
 @pytest.mark.parametrize("family", ["bert", "gpt2"])
 def test_frozen_sklearn_head(family, tiny_models, assets, tmp_path):
+    """The head is scikit-learn's LogisticRegression on the cached features, copied exactly: on any
+    texts, our probabilities are the ones LogisticRegression gives for the same features."""
+    import pandas as pd
+    from accelerate import Accelerator
+    from sklearn.linear_model import LogisticRegression
+
+    from nlptransfer.data.batching import encode_texts, text_collator
+    from nlptransfer.models.inference import extract_features
+
     clf = _fit(tiny_models[family], "sentiment", "frozen", assets, tmp_path, head="sklearn")
-    assert clf.score(*_validation(assets)) >= 0.5
     assert count_parameters(clf.model_).trainable == HIDDEN * 2 + 2
+
+    def features(texts):
+        data = encode_texts(clf.tokenizer_, texts, 32)
+        return extract_features(clf.model_, data, text_collator(clf.tokenizer_), Accelerator(cpu=True), 64).numpy()
+
+    train = pd.read_csv(assets / "sentiment_train.csv")
+    reference = LogisticRegression(max_iter=2000, random_state=clf.run_config_.training.seed)
+    reference.fit(features(train["text"].tolist()), [clf.classes_.index(y) for y in train["label"]])
+    texts, labels = _validation(assets)
+    np.testing.assert_allclose(clf.predict_proba(texts), reference.predict_proba(features(texts)), atol=1e-5)
+    majority = max(train["label"].value_counts()) / len(train)
+    assert clf.score(train["text"], train["label"]) > majority  # it fits its own training data
     np.testing.assert_array_equal(load(clf.save(tmp_path / "s")).predict_proba(["great"]), clf.predict_proba(["great"]))
 
 

@@ -1,7 +1,7 @@
 """EntityTagger: strategy x family on tiny random-init models; predictions and round trips."""
 import pytest
 import torch
-from conftest import FAMILIES
+from conftest import FAMILIES, LORA_PARAMETERS
 
 from nlptransfer import EntityTagger, TrainConfig, load
 from nlptransfer.estimators.tagging import predict_word_logits
@@ -30,7 +30,8 @@ def test_strategy_family(strategy, family, tiny_models, assets, tmp_path):
     elif strategy == "full":
         assert count.trainable == count.total
     else:
-        lora = sum(p.numel() for n, p in tagger.model_.named_parameters() if "lora_" in n)
+        lora = LORA_PARAMETERS[family]
+        assert sum(p.numel() for n, p in tagger.model_.named_parameters() if "lora_" in n) == lora
         assert count.trainable == lora + head
 
     sentences = [["Anna", "Berg", "visited", "Paris", "."], ["Globex", "opened", "an", "office"]]

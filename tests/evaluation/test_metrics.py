@@ -34,3 +34,10 @@ def test_entity_metrics_pinned_to_seqeval(assets):
     # pinned: strict IOB2 gives no credit to entities whose B- was predicted as I-
     assert (ours["precision"], ours["recall"], ours["f1"]) == pytest.approx((11 / 12, 0.55, 0.6875))
     assert ours["per_class"]["ORG"] == {"precision": 0.75, "recall": 0.75, "f1": 0.75, "support": 4}
+
+
+def test_entity_metrics_use_the_micro_names_of_classification(assets):
+    rows = [json.loads(line) for line in open(assets / "ner_predictions.jsonl")]
+    m = entity_metrics([r["gold"] for r in rows], [r["pred"] for r in rows])
+    assert (m["micro_precision"], m["micro_recall"], m["micro_f1"]) == (m["precision"], m["recall"], m["f1"])
+    assert m["micro_f1"] == pytest.approx(0.6875)

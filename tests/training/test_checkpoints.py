@@ -92,17 +92,3 @@ def test_unfinished_checkpoint_is_never_latest(tmp_path):
     assert resolve_checkpoint("latest", tmp_path / "none") is None  # a first run of a re-queued job
     with pytest.raises(ConfigError, match="not a complete nlptransfer checkpoint.*step-00000005"):
         resolve_checkpoint(str(root / "step-00000020"), root)
-
-
-def test_data_order_depends_on_seed_and_epoch_only(tiny_models, assets):
-    from nlptransfer.data.batching import EncodedDataset, train_loader
-
-    data = EncodedDataset([[i] * (1 + i % 7) for i in range(40)], list(range(40)))
-
-    def order(seed):
-        generator = torch.Generator().manual_seed(seed)
-        loader = train_loader(data, 4, lambda b: [x["labels"] for x in b], generator=generator, group_by_length=True)
-        return [x for batch in loader for x in batch]
-
-    assert order(1) == order(1) and order(1) != order(2)
-    assert sorted(order(1)) == list(range(40))

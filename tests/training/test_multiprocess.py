@@ -182,3 +182,33 @@ def test_python_api_on_two_processes_through_notebook_launcher(tiny_models, asse
     assert r.returncode == 0, r.stderr[-3000:]
     assert "rank 0 of 2" in r.stdout and "rank 1 of 2" in r.stdout, r.stdout  # one group of two
     assert load(tmp_path / "m").predict(["a real joy"])[0] in ("positive", "negative")
+
+
+DEFAULT_FOLDER_LAUNCH = r"""
+import sys, time
+from accelerate import notebook_launcher
+
+def train(model, data):
+    from nlptransfer import TextClassifier, TrainConfig
+    from nlptransfer.training.processes import process_state
+
+    rank = process_state().process_index
+    time.strftime = lambda *_: f"clock-of-rank-{rank}"  # each process would name its own folder
+    clf = TextClassifier(model, "sentiment", "frozen", training=TrainConfig(epochs=1, max_length=32, progress=False))
+    clf.fit(data + "/sentiment_train.csv")
+    print(f"rank {rank} wrote to {clf.run_dir_}\n", end="", flush=True)
+
+notebook_launcher(train, tuple(sys.argv[1:]), num_processes=2)
+"""
+
+
+@pytest.mark.slow
+def test_default_run_folder_is_decided_once_for_all_processes(tiny_models, assets, tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-c", DEFAULT_FOLDER_LAUNCH, tiny_models["bert"], str(assets)],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = sorted(line for line in r.stdout.splitlines() if " wrote to " in line)
+    assert lines == ["rank 0 wrote to runs/sentiment-frozen-clock-of-rank-0",
+                     "rank 1 wrote to runs/sentiment-frozen-clock-of-rank-0"], r.stdout
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["sentiment-frozen-clock-of-rank-0"]
