@@ -36,7 +36,8 @@ def _option(default, help: str, *, choices: tuple | None = None, low: float | No
 class TrainConfig:
     """Hyperparameters of one training run. ``None`` means "the strategy's default"."""
 
-    epochs: int = _option(3, "passes over the training data (early stopping may end sooner)", low=1)
+    epochs: int | None = _option(None, "passes over the training data; none: chosen from its size (at least 500 "
+                                 "optimizer steps, 3 to 20 epochs); early stopping may end sooner", low=1)
     batch_size: int = _option(16, "examples per batch and process", low=1)
     eval_batch_size: int = _option(64, "examples per batch when predicting", low=1)
     learning_rate: float | None = _option(None, "none: the strategy's default (full 3e-5, lora 5e-4, frozen head "
@@ -52,7 +53,7 @@ class TrainConfig:
                               choices=("truncate", "head_tail", "chunks"))
     gradient_accumulation_steps: int = _option(1, "micro-batches per optimizer step", low=1)
     max_grad_norm: float = _option(1.0, "gradient clipping norm", low=0, low_open=True)
-    early_stopping_patience: int | None = _option(2, "epochs without a better validation score before stopping; "
+    early_stopping_patience: int | None = _option(3, "epochs without a better validation score before stopping; "
                                                   "none trains every epoch", low=1)
     seed: int = _option(42, "seed of weights, dropout and data order", low=0, high=4294967295)
     group_by_length: bool = _option(True, "batch texts of similar length together (less padding)")
@@ -62,8 +63,10 @@ class TrainConfig:
     lora_alpha: int = _option(16, "LoRA scaling (alpha / r)", low=1)
     lora_dropout: float = _option(0.1, "dropout on the LoRA path", low=0, high=1, high_open=True)
     window_overlap: int = _option(16, "NER: words shared by consecutive windows of a long sentence", low=0)
-    head: str = _option("linear", "frozen: linear (gradient descent) or sklearn (LogisticRegression)",
-                        choices=("linear", "sklearn"))
+    head: str | None = _option(None, "frozen/contrastive: sklearn (LogisticRegression, C chosen on validation; "
+                               "the default) or linear (gradient descent)", choices=("linear", "sklearn"))
+    contrastive_pairs: int | None = _option(None, "contrastive: text pairs to train on; none: 20 per labelled text, "
+                                            "at most 2000", low=2)
     class_weights: str = _option("auto", "auto (spam: on when the minority class is under 25%), on or off",
                                  choices=("auto", "on", "off"))
     target_precision: float | None = _option(None, "spam: the lowest threshold reaching this validation precision",
@@ -111,6 +114,9 @@ class RunConfig:
 
     def __post_init__(self):
         _check_fields(self)
+        if self.task == "ner" and STRATEGIES[self.strategy].classification_only:
+            raise ConfigError(f"strategy {self.strategy!r} is for text classification; for ner use one of "
+                              f"{', '.join(n for n, s in STRATEGIES.items() if not s.classification_only)}.")
 
 
 def _check_fields(config) -> None:

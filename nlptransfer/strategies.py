@@ -1,10 +1,12 @@
 """Strategies decide which weights train. One registry row each: its name, default learning
 rate, what trains, and how the loop treats it. A new strategy is a row here plus its function.
 
-    full     everything trains
-    frozen   the head only, on backbone features computed once per example and cached
-    lora     LoRA matrices (peft, on the backbone only) and the head
-    scratch  everything, from random weights: the baseline that shows what pretraining adds
+    full         everything trains
+    frozen       the head only, on backbone features computed once per example and cached
+    lora         LoRA matrices (peft, on the backbone only) and the head
+    scratch      everything, from random weights: the baseline that shows what pretraining adds
+    contrastive  the backbone as a sentence encoder on same/different-label text pairs, then the
+                 head on its embeddings (SetFit's recipe); for few labels
 
 Each function works on a ``TaskModel``-like module (``backbone`` and ``classifier_head``) and
 reports what trains the way PEFT does. Nothing here imports torch at load time: the registry is
@@ -56,6 +58,9 @@ class Strategy:
     pretrained: False builds the architecture with fresh random weights.
     caches_features: the backbone never trains, so its features are computed once per example
         and only the head trains on them.
+    trains_on_pairs: the backbone first trains on text pairs, then the head on its features.
+    head: for those two, the head's default: "sklearn" (LogisticRegression) or "linear".
+    classification_only: not for token classification (NER).
     """
 
     name: str
@@ -64,6 +69,9 @@ class Strategy:
     apply: Callable
     pretrained: bool = True
     caches_features: bool = False
+    trains_on_pairs: bool = False
+    head: str = "sklearn"
+    classification_only: bool = False
 
 
 STRATEGIES: dict[str, Strategy] = {
@@ -73,6 +81,9 @@ STRATEGIES: dict[str, Strategy] = {
     "lora": Strategy("lora", 5e-4, "LoRA matrices + head", _wrap_backbone_with_lora),
     # random weights need larger steps than pretrained ones
     "scratch": Strategy("scratch", 1e-4, "everything, from random weights", _train_everything, pretrained=False),
+    # SetFit's body learning rate: the pairs move the encoder gently
+    "contrastive": Strategy("contrastive", 2e-5, "the backbone on text pairs, then the head on its embeddings",
+                            _train_everything, trains_on_pairs=True, classification_only=True),
 }
 
 

@@ -53,6 +53,10 @@ def evaluate_classification(true_labels: list[str], proba: np.ndarray, classes: 
     if positive is not None:
         metrics.update(positive_class_metrics(true_labels, predicted, proba[:, pos], positive))
         metrics["threshold"] = threshold
+        if threshold is not None and threshold != 0.5:  # the default's F1 beside the tuned one's
+            at_default = predicted_labels(proba, classes, positive, 0.5)
+            metrics["positive_f1_at_0.5"] = positive_class_metrics(true_labels, at_default, proba[:, pos],
+                                                                   positive)["positive_f1"]
         if (true_i == pos).any():
             metrics["pr_curve"] = _pr_curve(true_i == pos, proba[:, pos])
         names.append("positive_f1")

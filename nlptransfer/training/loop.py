@@ -30,7 +30,17 @@ from .checkpoints import Progress, load_checkpoint, resolve_checkpoint, save_che
 from .optimizer import optimizer_groups
 from .tracking import MetricsLog
 
-__all__ = ["TrainResult", "train_model", "data_fingerprint"]
+__all__ = ["TrainResult", "train_model", "data_fingerprint", "epochs_for", "MIN_STEPS"]
+
+# Epochs follow the data when not given: enough for MIN_STEPS optimizer steps, within bounds. Few
+# steps were the main reason full fine-tuning trailed TF-IDF on 800 texts (3 epochs = 150 steps;
+# BENCHMARKS.md, "Why small data lost").
+MIN_STEPS, MIN_EPOCHS, MAX_EPOCHS = 500, 3, 20
+
+
+def epochs_for(steps_per_epoch: int) -> int:
+    """Epochs that make at least ``MIN_STEPS`` optimizer steps, between MIN_EPOCHS and MAX_EPOCHS."""
+    return int(min(max(math.ceil(MIN_STEPS / max(steps_per_epoch, 1)), MIN_EPOCHS), MAX_EPOCHS))
 
 
 @dataclass
@@ -109,7 +119,12 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
     # stepped once per process per update. Rounded as one process would, so N processes follow
     # the one-process schedule exactly.
     processes = accelerator.num_processes
-    updates = math.ceil(len(loader) / (accumulation * processes)) * config.epochs
+    per_epoch = math.ceil(len(loader) / (accumulation * processes))
+    epochs = config.epochs or epochs_for(per_epoch)
+    if config.epochs is None:
+        accelerator.print(f"{description}: {epochs} epochs, chosen from the data ({per_epoch} optimizer steps per "
+                          f"epoch; at least {MIN_STEPS} steps, {MIN_EPOCHS} to {MAX_EPOCHS} epochs; epochs= sets them)")
+    updates = per_epoch * epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * updates) * processes,
                                                 updates * processes)
     wrapped, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
@@ -120,7 +135,7 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
     checkpoints = run_dir / "checkpoints" if run_dir is not None else None
 
     layout = {"phase": description, "batch_size": batch_size, "gradient_accumulation_steps": accumulation,
-              "processes": accelerator.num_processes, "seed": config.seed, "epochs": config.epochs,
+              "processes": accelerator.num_processes, "seed": config.seed, "epochs": epochs,
               "train_examples": len(train_set), **identity, "data": data_fingerprint(train_set)}
     progress, best_state = Progress(layout=layout), None
     if config.resume_from_checkpoint is not None:
@@ -147,7 +162,7 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
     # DDP synchronises gradients only on the last micro-batch of a window; DeepSpeed accumulates itself.
     defer_sync = accelerator.distributed_type != DistributedType.DEEPSPEED
     patience = config.early_stopping_patience
-    for epoch in range(progress.epoch, config.epochs):
+    for epoch in range(progress.epoch, epochs):
         if patience is not None and progress.stale >= patience:
             break  # resumed from the checkpoint of the epoch that stopped the run
         order.manual_seed(config.seed + epoch)
@@ -157,7 +172,7 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
         sums, batches = torch.tensor(start, device=accelerator.device), skip  # (summed loss, weight) this epoch
         logged = torch.zeros(2, device=accelerator.device)
         wrapped.train()
-        bar = tqdm(total=len(loader), initial=skip, desc=f"{description} epoch {epoch + 1}/{config.epochs}",
+        bar = tqdm(total=len(loader), initial=skip, desc=f"{description} epoch {epoch + 1}/{epochs}",
                    disable=not (config.progress and accelerator.is_local_main_process), leave=False)
         for window in _windows(epoch_loader, accumulation):
             # Normalise by the labelled weight of the whole step, on every process, known before the
@@ -208,7 +223,7 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
                 progress.stale += 1
         result.history.append(row)
         log.log(row, result.optimizer_steps)
-        accelerator.print(_epoch_line(row, config.epochs, result.best_epoch))
+        accelerator.print(_epoch_line(row, epochs, result.best_epoch))
         due = config.checkpoint_every_epoch or (every and result.optimizer_steps % every == 0)
         if checkpoints is not None and due:
             save(epoch + 1, 0, torch.zeros(2, device=accelerator.device))

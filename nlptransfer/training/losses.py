@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from ..data.word_windows import IGNORE as IGNORE_INDEX  # positions that are not scored (sub-tokens, padding)
 
-__all__ = ["SummedCrossEntropy"]
+__all__ = ["SummedCrossEntropy", "SummedSquaredError"]
 
 
 class SummedCrossEntropy:
@@ -38,3 +38,14 @@ class SummedCrossEntropy:
         if self.class_weights is None:
             return torch.tensor(float(labelled.numel()), device=labels.device)
         return self.class_weights.to(labels.device)[labelled].sum().float()
+
+
+class SummedSquaredError:
+    """Squared error between predictions and float targets, summed; normalised by their count.
+    With cosine similarities and 1/0 targets this is SetFit's CosineSimilarityLoss."""
+
+    def __call__(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(predictions.float(), targets.float(), reduction="sum")
+
+    def weight(self, targets: torch.Tensor) -> torch.Tensor:
+        return torch.tensor(float(targets.numel()), device=targets.device)

@@ -1,8 +1,10 @@
 """Train a task model's weights the way its strategy says: batches through the backbone (full,
-LoRA, scratch), or, for a strategy that caches features (frozen), the backbone once per example
-and then only the head on the cached features. Classification and NER both come through here."""
+LoRA, scratch); for a strategy that caches features (frozen), the backbone once per example and
+then only the head on the cached features; for contrastive, first the backbone on text pairs,
+then the head as for frozen. Classification and NER both come through here."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Callable
@@ -11,8 +13,14 @@ import numpy as np
 import torch
 
 from ..data.batching import FeatureDataset
+from ..data.pairs import PairDataset, default_pair_budget, pair_collator, sample_pairs
+from ..models.pair_encoder import PairEncoder
 from ..strategies import default_learning_rate, strategy
+from .losses import SummedSquaredError
 from .loop import TrainResult, train_model
+
+C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)  # the sklearn head's regularisation, chosen on validation
+HEAD_ON_FEATURES_LR = 1e-2  # a linear head on fixed features tolerates (and needs) a large step
 
 __all__ = ["train_weights"]
 
@@ -28,19 +36,26 @@ def train_weights(net, strategy_name: str, train_set, validation_set, collate, *
     dataset's ``feature_labels`` are their labels. ``balanced``: the sklearn head weighs classes.
     ``loss_fn``, ``score_name``, ``run_dir`` and ``identity`` are the loop's (``train_model``).
     """
+    plan = strategy(strategy_name)
     lr = default_learning_rate(strategy_name, config)
-    if not strategy(strategy_name).caches_features:
+    if not (plan.caches_features or plan.trains_on_pairs):
         return train_model(net, train_set, collate, config=config, learning_rate=lr, accelerator=accelerator,
                            loss_fn=loss_fn, validation_set=validation_set, score_fn=score_fn, score_name=score_name,
                            run_dir=run_dir, identity=identity)
     started = time.perf_counter()
+    if plan.trains_on_pairs:  # first the backbone, as a sentence encoder on pairs; then the head, as frozen
+        _train_on_pairs(net, train_set, collate, config, lr, accelerator, run_dir, identity)
+        lr = config.head_learning_rate or HEAD_ON_FEATURES_LR
     net.to(accelerator.device)
     train_x = extract(net, train_set, collate, accelerator, config.eval_batch_size)
     val_x = extract(net, validation_set, collate, accelerator, config.eval_batch_size) if validation_set else None
     feature_seconds = time.perf_counter() - started
-    if config.head == "sklearn":
-        _fit_sklearn_head(net, train_x, train_set.feature_labels, balanced, config.seed)
-        return TrainResult(feature_seconds=feature_seconds)
+    if (config.head or plan.head) == "sklearn":
+        result = _fit_sklearn_head(net, train_x, train_set.feature_labels, val_x,
+                                   validation_set.labels if validation_set else None, score_fn, score_name,
+                                   balanced, config.seed)
+        result.feature_seconds = feature_seconds
+        return result
     validation = FeatureDataset(val_x, validation_set.feature_labels) if val_x is not None else None
     result = train_model(net, FeatureDataset(train_x, train_set.feature_labels), None, config=config,
                          learning_rate=lr, accelerator=accelerator, loss_fn=loss_fn, validation_set=validation,
@@ -50,19 +65,49 @@ def train_weights(net, strategy_name: str, train_set, validation_set, collate, *
     return result
 
 
-def _fit_sklearn_head(net, features: torch.Tensor, labels, balanced: bool, seed: int) -> None:
-    """scikit-learn's LogisticRegression, copied into the same linear head the model predicts with."""
+def _train_on_pairs(net, train_set, collate, config, lr, accelerator, run_dir, identity) -> TrainResult:
+    """SetFit's first phase through our loop: cosine similarity of pooled embeddings regressed to 1
+    for same-label pairs and 0 for others, one pass over a bounded pair budget."""
+    budget = config.contrastive_pairs or default_pair_budget(len(train_set))
+    pairs = PairDataset(train_set, sample_pairs(train_set.labels, budget, config.seed))
+    accelerator.print(f"contrastive: {budget} pairs of {len(train_set)} labelled texts, 1 pass")
+    encoder = PairEncoder(net.backbone, net.pooling)
+    phase = dataclasses.replace(config, epochs=1, early_stopping_patience=None, group_by_length=False)
+    return train_model(encoder, pairs, pair_collator(train_set, collate), config=phase, learning_rate=lr,
+                       accelerator=accelerator, loss_fn=SummedSquaredError(), description="pairs", run_dir=run_dir,
+                       identity=identity)
+
+
+def _fit_sklearn_head(net, features: torch.Tensor, labels, val_x, val_labels, score_fn, score_name, balanced: bool,
+                      seed: int) -> TrainResult:
+    """scikit-learn's LogisticRegression, copied into the same linear head the model predicts with;
+    its regularisation chosen on validation by the task's selection score (C=1 without one)."""
     from sklearn.linear_model import LogisticRegression
 
-    lr = LogisticRegression(max_iter=2000, class_weight="balanced" if balanced else None, random_state=seed)
-    lr.fit(features.numpy(), np.asarray(labels))
-    coef, bias = lr.coef_, lr.intercept_
+    def fit(c: float):
+        return LogisticRegression(C=c, max_iter=3000, class_weight="balanced" if balanced else None,
+                                  random_state=seed).fit(features.numpy(), np.asarray(labels))
+
+    def logits(model, x):  # log-probabilities in the head's class order: softmax gives them back
+        full = np.full((len(x), net.classifier_head.out_features), -1e4)
+        full[:, model.classes_] = model.predict_log_proba(x.numpy())
+        return torch.as_tensor(full, dtype=torch.float32)
+
+    candidates = [(c, fit(c)) for c in (C_GRID if val_x is not None else (1.0,))]
+    scored = [(score_fn(logits(m, val_x), val_labels) if val_x is not None else None, c, m) for c, m in candidates]
+    score, c, model = max(scored, key=lambda t: (t[0] if t[0] is not None else 0.0, -abs(np.log(t[1]))))
+    coef, bias = model.coef_, model.intercept_
     if coef.shape[0] == 1:  # binary: softmax([0, z]) == sigmoid(z)
         coef, bias = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], bias])
     head = net.classifier_head
     with torch.no_grad():
         head.weight.zero_()
         head.bias.fill_(-1e4)  # a class LogisticRegression never saw stays impossible
-        rows = torch.as_tensor(lr.classes_)
+        rows = torch.as_tensor(model.classes_)
         head.weight[rows] = torch.as_tensor(coef, dtype=head.weight.dtype)
         head.bias[rows] = torch.as_tensor(bias, dtype=head.bias.dtype)
+    row = {"epoch": 1, "head": f"LogisticRegression(C={c:g})"}
+    if score is not None:
+        row.update(validation_score=float(score), validation_metric=score_name)
+    return TrainResult(history=[row], best_epoch=1, best_score=score,
+                       best_logits=logits(model, val_x) if val_x is not None else None)

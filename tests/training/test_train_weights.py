@@ -7,7 +7,8 @@ def test_frozen_runs_the_backbone_once_per_example(tiny_models, assets, tmp_path
 
     calls = []
     clf = TextClassifier(tiny_models["bert"], "sentiment", "frozen", output_dir=str(tmp_path),
-                         training=TrainConfig(epochs=5, progress=False, early_stopping_patience=None))
+                         training=TrainConfig(epochs=5, progress=False, early_stopping_patience=None,
+                                              head="linear"))
     import nlptransfer.models.task_model as modeling
 
     original = modeling.TaskModel.features
