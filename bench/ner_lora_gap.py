@@ -1,13 +1,13 @@
 """Where does LoRA on CoNLL-2003 lose to the run_ner.py recipe? One factor at a time, 3 seeds.
 
-    python bench/ner_lora_gap.py --variants library,no_grouping,hf_head_init,both --seeds 42,1,2
+    python bench/ner_lora_gap.py --variants library,hf_head_init,trainer --seeds 42,1,2
 
 The setting of bench/ner.py's LoRA rows (2,000 train / 1,000 validation sentences sampled with the
 seed, all 3,453 test sentences, minilm-l6, r 8, alpha 16, query/value, lr 5e-4, batch 32, 3
 epochs, 10% warmup, no early stopping). ``library`` is nlptransfer as it is; ``no_grouping``
 turns length-grouped batches off; ``hf_head_init`` initialises the head as Hugging Face's token
 classification head does (normal(0, 0.02), zero bias) by patching, without changing the library.
-The reference runs with ``python bench/ner.py --strategies lora --seed S``. Writes
+``trainer`` is the reference, bench/ner.py's run_ner.py recipe, run by this script in the same run. Writes
 bench/results/ner-lora-gap-<date>.json.
 """
 from __future__ import annotations
@@ -33,6 +33,10 @@ def run_one(variant: str, seed: int) -> dict:
 
     from nlptransfer import EntityTagger, TrainConfig
 
+    if variant == "trainer":  # the reference, in the same run: bench/ner.py's run_ner.py recipe
+        args = argparse.Namespace(train_size=2000, validation_size=1000, seed=seed, epochs=3, batch_size=32,
+                                  max_length=128)
+        return {"variant": variant, "seed": seed, "f1": ner.run_trainer(args, "lora")["metric"]}
     overrides, patch = VARIANTS[variant]
     if patch:
         import torch
@@ -58,7 +62,7 @@ def run_one(variant: str, seed: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--variants", default=",".join([*VARIANTS, "trainer"]))
     ap.add_argument("--seeds", default="42,1,2")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()

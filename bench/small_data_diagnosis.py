@@ -2,7 +2,10 @@
 
     python bench/small_data_diagnosis.py --variants defaults,hf_head_init,more_steps,lr_1e-4 --seeds 0,1,2
 
-Every run: minilm-l6, full fine-tuning, the bundled sample (800 train / 200 validation / 400 test,
+Also the other strategies at their defaults (frozen, contrastive) and two references in the same
+run: classic (TF-IDF) and embed_lr (the checkpoint's embeddings into LogisticRegression by hand).
+
+Every run: minilm-l6, full fine-tuning unless the variant says otherwise, the bundled sample (800 train / 200 validation / 400 test,
 13% spam), batch 16. Each variant changes one thing against the library's behaviour at the commit
 the script runs on; ``hf_head_init`` patches the head's initialisation the way Hugging Face task
 heads do it (normal(0, 0.02), zero bias) without changing the library. Per run it records spam F1
@@ -34,7 +37,12 @@ VARIANTS = {  # name -> (TrainConfig overrides, patch the head's init)
     "steps_init_lr": ({"epochs": 10, "early_stopping_patience": 3, "learning_rate": 1e-4}, True),
     "steps_noweights": ({"epochs": 10, "early_stopping_patience": 3, "class_weights": "off"}, False),
     "steps_lr5e-5": ({"epochs": 10, "early_stopping_patience": 3, "learning_rate": 5e-5}, False),
+    "defaults_hf_init": ({}, True),
+    # the other strategies at their defaults, and the two references, in the same run
+    "frozen": ({"strategy": "frozen"}, False),
+    "contrastive": ({"strategy": "contrastive"}, False),
 }
+REFERENCES = ("classic", "embed_lr")  # TF-IDF + LR (compare's classic baseline); minilm embeddings + LR by hand
 
 
 def _patch_head_init() -> None:
@@ -58,27 +66,69 @@ def run_one(variant: str, seed: int) -> dict:
     from nlptransfer import TextClassifier, TrainConfig
     from nlptransfer.samples import sms_spam
 
+    import pandas as pd
+
+    data = sms_spam()
+    test = pd.read_csv(data["test"])
+    truth = test["label"] == "spam"
+    if variant in REFERENCES:
+        return run_reference(variant, seed, data, test, truth)
     overrides, patch = VARIANTS[variant]
     if patch:
         _patch_head_init()
-    data = sms_spam()
+    strategy = overrides.pop("strategy", "full")
     cfg = TrainConfig(**{"progress": False, "seed": seed, **overrides})
-    clf = TextClassifier("minilm-l6", "spam", "full", training=cfg, output_dir=tempfile.mkdtemp())
+    clf = TextClassifier("minilm-l6", "spam", strategy, training=cfg, output_dir=tempfile.mkdtemp())
     clf.fit(data["train"], data["validation"])
-    import pandas as pd
-
-    test = pd.read_csv(data["test"])
     p_spam = clf.predict_proba(test["text"].tolist())[:, clf.classes_.index("spam")]
-    truth = test["label"] == "spam"
     f1_at = lambda t: float(f1_score(truth, p_spam >= t))  # noqa: E731
     return {"variant": variant, "seed": seed, "f1_tuned": f1_at(clf.threshold_), "f1_at_0.5": f1_at(0.5),
             "threshold": clf.threshold_, "epochs_run": len(clf.history_), "train_s": clf.train_seconds_,
             "best_epoch": int(np.argmax([h["validation_score"] for h in clf.history_]) + 1)}
 
 
+def run_reference(variant: str, seed: int, data: dict, test, truth) -> dict:
+    """classic: TfidfClassifier with balanced classes and C chosen on validation, as ``compare`` runs it.
+    embed_lr: the frozen checkpoint's mean-pooled embeddings into LogisticRegression (balanced, C
+    chosen on validation spam F1), written by hand the way a user would without this toolkit."""
+    import pandas as pd
+    from sklearn.metrics import f1_score
+
+    train, validation = pd.read_csv(data["train"]), pd.read_csv(data["validation"])
+    started = time.perf_counter()
+    if variant == "classic":
+        from nlptransfer.comparison.baselines import TfidfClassifier
+
+        clf = TfidfClassifier(balanced=True, seed=seed).fit(train["text"].tolist(), train["label"].tolist(),
+                                                            validation["text"].tolist(), validation["label"].tolist())
+        p_spam = clf.predict_proba(test["text"].tolist())[:, list(clf.classes_).index("spam")]
+    else:
+        from accelerate import Accelerator
+        from sklearn.linear_model import LogisticRegression
+
+        from nlptransfer import TrainConfig
+        from nlptransfer.data.batching import encode_texts, text_collator
+        from nlptransfer.models.inference import extract_features
+        from nlptransfer.models.task_model import build_task_model
+
+        built = build_task_model("minilm-l6", 2, "frozen", TrainConfig())
+        embed = lambda texts: extract_features(built.net, encode_texts(built.tokenizer, texts, 128),  # noqa: E731
+                                               text_collator(built.tokenizer), Accelerator(cpu=True), 64).numpy()
+        x = {"train": embed(train["text"].tolist()), "validation": embed(validation["text"].tolist())}
+        fit = lambda c: LogisticRegression(C=c, max_iter=5000, class_weight="balanced",  # noqa: E731
+                                           random_state=seed).fit(x["train"], train["label"] == "spam")
+        c = max((0.1, 0.3, 1, 3, 10), key=lambda c: f1_score(validation["label"] == "spam",
+                                                              fit(c).predict(x["validation"])))
+        p_spam = fit(c).predict_proba(embed(test["text"].tolist()))[:, 1]
+    seconds = time.perf_counter() - started
+    f1 = float(f1_score(truth, p_spam >= 0.5))
+    return {"variant": variant, "seed": seed, "f1_tuned": f1, "f1_at_0.5": f1, "threshold": 0.5, "epochs_run": 0,
+            "train_s": seconds, "best_epoch": 0}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--variants", default=",".join([*VARIANTS, *REFERENCES]))
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -97,6 +147,8 @@ def main() -> None:
             rows.append(json.loads(line[-1][7:]))
             print(rows[-1], flush=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    for row in rows:  # one file gathers runs at several commits: each row names its own
+        row["commit"] = commit
     report = {"date": time.strftime("%Y-%m-%d"), "commit": commit, "command": "python " + " ".join(sys.argv),
               "machine": "2 CPU cores, no GPU", "rows": rows}
     path = Path(__file__).parent / "results" / f"small-data-diagnosis-{report['date']}.json"

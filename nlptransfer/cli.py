@@ -1,4 +1,4 @@
-"""``nlptransfer train | evaluate | predict | compare | report | options``."""
+"""``nlptransfer train | evaluate | predict | compare | recommend | report | options``."""
 from __future__ import annotations
 
 import argparse
@@ -93,6 +93,20 @@ def _compare(args) -> None:
         raise SystemExit(1)
 
 
+def _recommend(args) -> None:
+    from .config import load_run_config
+    from .selection import recommend
+
+    columns = {k: getattr(args, k) for k in ("text_column", "label_column", "tokens_column", "tags_column")
+               if getattr(args, k) is not None}
+    result = recommend(args.task, args.train, args.validation, models=args.models, strategies=args.strategies and
+                       [x.strip() for x in args.strategies.split(",") if x.strip()], budget=args.budget,
+                       sample_size=args.sample_size, seed=args.seed, output_dir=args.output_dir,
+                       training=load_run_config(args.config, args.overrides).training, **columns)
+    print(result.markdown())
+    print(f"written: {Path(args.output_dir) / 'recommend.md'}, recommend.json, recommend.png")
+
+
 def _report(args) -> None:
     """A compare folder (compare.json) or a run/model folder."""
     path = Path(args.path)
@@ -155,6 +169,23 @@ def main(argv: list[str] | None = None) -> None:
     comp.add_argument("--config", help="YAML of training options shared by every run")
     comp.add_argument("overrides", nargs="*", help=options_help)
     comp.set_defaults(fn=_compare)
+
+    rec = sub.add_parser("recommend", help="rank checkpoints x strategies on your data before training (minutes)")
+    rec.add_argument("--task", required=True, choices=tuple(TASK_TYPES))
+    rec.add_argument("--train", required=True)
+    rec.add_argument("--validation")
+    rec.add_argument("--models", default="minilm-l6", help="comma-separated hub ids, folders or aliases")
+    rec.add_argument("--strategies", help="comma-separated; default every pretrained strategy the task takes")
+    rec.add_argument("--budget", help="longest training you will wait for: seconds, or 30m, 2h")
+    rec.add_argument("--sample-size", type=int, default=1000, help="texts embedded per checkpoint (NER: a quarter, "
+                                                                      "in sentences)")
+    rec.add_argument("--seed", type=int, default=0)
+    rec.add_argument("--output-dir", default="out/recommend")
+    for column in ("text", "label", "tokens", "tags"):
+        rec.add_argument(f"--{column}-column")
+    rec.add_argument("--config", help="YAML of training options the costs assume (batch size, max_length, ...)")
+    rec.add_argument("overrides", nargs="*", help=options_help)
+    rec.set_defaults(fn=_recommend)
 
     rep = sub.add_parser("report", help="rebuild report.md/.html from a compare or run folder's saved results")
     rep.add_argument("path")

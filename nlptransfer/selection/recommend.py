@@ -1,0 +1,112 @@
+"""``recommend``: which checkpoint and strategy to train, decided in minutes before any training.
+
+For each candidate checkpoint: embed a stratified sample of the training data once with the frozen
+backbone (every layer), score the layers (LogME, H-score, kNN, a cross-validated probe), and time
+a few optimizer steps per strategy on this machine. The classic TF-IDF baseline is scored on the
+same folds: it is the bar transfer has to clear. The choice follows the rules in
+docs/choosing.md, each backed by a measurement in BENCHMARKS.md.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from ..config import RunConfig, TrainConfig
+from ..errors import ConfigError
+from ..strategies import STRATEGIES
+from ..task_types import task_type
+from .recommendation import Candidate, Recommendation, choose
+
+__all__ = ["recommend", "parse_budget"]
+
+
+def parse_budget(value) -> float | None:
+    """Seconds from 90, "90s", "30m" or "2h"; None for no budget."""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        seconds = float(text[:-1]) * units[text[-1]] if text[-1:] in units else float(text)
+    except ValueError:
+        raise ConfigError(f"budget={value!r}: give seconds or a number with s, m or h, such as 30m.") from None
+    if not seconds > 0:
+        raise ConfigError(f"budget={value!r} must be more than zero.")
+    return seconds
+
+
+def recommend(task: str, train, validation=None, *, models=("minilm-l6",), strategies=None, budget=None,
+              sample_size: int = 1000, seed: int = 0, output_dir=None, training: TrainConfig | None = None,
+              **columns) -> Recommendation:
+    """Rank ``models`` x ``strategies`` for ``train`` and recommend one (see docs/choosing.md).
+
+    strategies: default every pretrained strategy the task takes. budget: seconds or "30m", the
+    longest training the user will wait for. ``columns``: text_column/label_column or
+    tokens_column/tags_column as for ``TextClassifier``/``EntityTagger``. Writes recommend.md,
+    recommend.json and recommend.png to ``output_dir`` when given.
+    """
+    from accelerate import Accelerator
+
+    seconds = parse_budget(budget)
+    kind = task_type(task)
+    names = list(strategies or [n for n, s in STRATEGIES.items() if s.pretrained])
+    for name in names:
+        if name not in STRATEGIES:
+            raise ConfigError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}.")
+        if not kind.classification and STRATEGIES[name].classification_only:
+            raise ConfigError(f"strategy {name!r} is for text classification, not {task}.")
+    models = [m.strip() for m in (models.split(",") if isinstance(models, str) else models) if m.strip()]
+    if not models:
+        raise ConfigError("models: name at least one checkpoint (hub id, folder or alias).")
+    if sample_size < 20:
+        raise ConfigError(f"sample_size={sample_size}: at least 20 examples are needed to cross-validate.")
+    config = training or TrainConfig(progress=False, seed=seed)
+    run = RunConfig(task=task, model=models[0], **columns, training=config)
+    data = _read(run, train, validation, sample_size, seed)  # every file checked before a model loads
+    accelerator = Accelerator(cpu=not _has_gpu())
+    checkpoints, candidates = [], []
+    for model in models:
+        print(f"recommend: {model}: embedding {data.sample_n} {data.unit} from every layer", flush=True)
+        scores, batch, built_pooling = data.score(model, config, accelerator, seed)
+        checkpoints.append({"model": model, **scores})
+        for name in names:
+            from .costs import measure_cost
+
+            cost = measure_cost(model, name, data.num_labels, batch, data.n_train, data.n_validation, config,
+                                accelerator, pooling=built_pooling)
+            candidates.append(Candidate(model, name, _predicted(name, scores), cost.seconds, cost.memory_mb,
+                                        cost.memory_measured, cost.steps, cost.epochs))
+            print(f"recommend: {model} {name}: about {cost.seconds:.0f} s to train, {cost.memory_mb:.0f} MB",
+                  flush=True)
+    result = choose(task, data.summary(), checkpoints, candidates, seconds)
+    if output_dir is not None:
+        result.write(Path(output_dir))
+    return result
+
+
+def _has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _predicted(strategy_name: str, scores: dict) -> tuple[float, float | None]:
+    """The range a strategy is expected to land in, from what the probes measured: the frozen
+    head trains on the last layer, so its probe there (with the fold spread); training the
+    backbone starts from features at least as good as the best layer's, so that probe is the
+    floor (no ceiling is claimed)."""
+    if STRATEGIES[strategy_name].caches_features:
+        last = scores["last"]
+        return max(0.0, last["probe"] - last["probe_spread"]), min(1.0, last["probe"] + last["probe_spread"])
+    return scores["best"]["probe"], None
+
+
+def _read(run: RunConfig, train, validation, sample_size: int, seed: int):
+    if task_type(run.task).classification:
+        from .sample import TextSample
+
+        return TextSample(run, train, validation, sample_size, seed)
+    from .sample import TaggedSample
+
+    return TaggedSample(run, train, validation, max(20, math.ceil(sample_size / 4)), seed)
+

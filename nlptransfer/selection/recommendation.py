@@ -1,0 +1,150 @@
+"""The ranked table ``recommend`` prints and writes, and the rules that pick one row.
+
+The rules (docs/choosing.md gives the measurements behind each):
+1. Few labels (the smallest class has at most FEW_PER_CLASS training examples): ``contrastive``.
+2. Otherwise the strongest strategy that fits the budget, in the order the benchmarks rank them
+   at hundreds to thousands of examples: full, then LoRA, then frozen.
+3. The checkpoint: the best cross-validated probe (at its best layer); within PROBE_TIE of it,
+   the cheaper one.
+4. Nothing fits the budget: the classic TF-IDF model (seconds to train).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..atomic_files import atomic_write_text
+
+__all__ = ["Candidate", "Recommendation", "choose", "FEW_PER_CLASS", "PREFERENCE"]
+
+FEW_PER_CLASS = 32
+PREFERENCE = ("full", "lora", "frozen")
+PROBE_TIE = 0.01
+
+
+@dataclass(frozen=True)
+class Candidate:
+    model: str
+    strategy: str
+    predicted: tuple  # (low, high); high None: no ceiling claimed
+    seconds: float
+    memory_mb: float
+    memory_measured: bool
+    steps: int
+    epochs: int
+
+
+@dataclass
+class Recommendation:
+    task: str
+    data: dict
+    checkpoints: list[dict]  # per model: layers, LogME per layer, estimates at the best and last layer
+    candidates: list[Candidate]
+    model: str  # the choice; "classic" when no transformer run fits the budget
+    strategy: str
+    reason: str
+    budget_seconds: float | None = None
+    rules: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["candidates"] = [asdict(c) for c in self.candidates]
+        return out
+
+    def markdown(self) -> str:
+        d = self.data
+        lines = [f"# Recommendation for {self.task}", "",
+                 f"**Train {self.strategy} on {self.model}.** {self.reason}", "",
+                 f"Data: {d['train']} training {d['unit']} ({d['sample']} sampled for the estimates), "
+                 f"{d['validation']} validation. Classic baseline (TF-IDF; NER: word features), cross-validated on "
+                 f"the sample: {d['metric']} {d['classic']['score']:.3f} ± {d['classic']['spread']:.3f}.", "",
+                 "| checkpoint | best layer | LogME | H-score | kNN | probe (best layer) | probe (last layer) |",
+                 "|---|---:|---:|---:|---:|---:|---:|"]
+        for c in self.checkpoints:
+            best, last = c["best"], c["last"]
+            lines.append(f"| {c['model']} | {best['layer']} of {c['layers'] - 1} | {c['logme']:.3f} | "
+                         f"{best['h_score']:.2f} | {best['knn']:.3f} | {best['probe']:.3f} ± {best['probe_spread']:.3f}"
+                         f" | {last['probe']:.3f} |")
+        lines += ["", "| rank | checkpoint | strategy | predicted " + d["metric"] + " | train time | memory |",
+                  "|---:|---|---|---|---:|---:|"]
+        for rank, c in enumerate(self.candidates, 1):
+            low, high = c.predicted
+            predicted = f"{low:.3f} to {high:.3f}" if high is not None else f"at least {low:.3f}"
+            memory = f"{c.memory_mb:,.0f} MB" + ("" if c.memory_measured else " (weights + optimizer)")
+            lines.append(f"| {rank} | {c.model} | {c.strategy} | {predicted} | {_duration(c.seconds)} | {memory} |")
+        lines += ["", "Rules applied, in order (docs/choosing.md has the measurements):", ""]
+        lines += [f"{i}. {rule}" for i, rule in enumerate(self.rules, 1)]
+        return "\n".join(lines) + "\n"
+
+    def write(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / "recommend.md", self.markdown())
+        atomic_write_text(folder / "recommend.json", json.dumps(self.to_dict(), indent=1) + "\n")
+        self._plot(folder / "recommend.png")
+
+    def _plot(self, path: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for c in self.candidates:
+            ax.scatter(max(c.seconds, 1e-3), c.predicted[0], marker="o" if c.predicted[1] is None else "s")
+            ax.annotate(f"{c.model} {c.strategy}", (max(c.seconds, 1e-3), c.predicted[0]), fontsize=7)
+        ax.axhline(self.data["classic"]["score"], linestyle="--", color="grey", label="classic baseline")
+        ax.set(xscale="log", xlabel="predicted training time (s)", ylabel=f"predicted {self.data['metric']} (floor)")
+        ax.legend(loc="lower right", fontsize=7)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else \
+        f"{seconds / 3600:.1f} h"
+
+
+def choose(task: str, data: dict, checkpoints: list[dict], candidates: list[Candidate],
+           budget: float | None) -> Recommendation:
+    probe = {c["model"]: c["best"]["probe"] for c in checkpoints}
+    top = max(probe.values())
+    cost = {c.model: sum(x.seconds for x in candidates if x.model == c.model) for c in candidates}
+    # rule 3: best probe; near-ties go to the cheaper checkpoint
+    models = sorted(probe, key=lambda m: (probe[m] < top - PROBE_TIE, cost[m], -probe[m]))
+    few = data["smallest_class"] is not None and data["smallest_class"] <= FEW_PER_CLASS
+    order = ("contrastive",) + PREFERENCE if few else PREFERENCE
+    ranked = sorted(candidates, key=lambda c: (models.index(c.model), _rank(c.strategy, order)))
+    rules = [f"checkpoint: best cross-validated probe, ties within {PROBE_TIE} to the cheaper "
+             f"({', '.join(f'{m} {probe[m]:.3f}' for m in models)})"]
+    if few:
+        rules.append(f"few labels: the smallest class has {data['smallest_class']} examples (<= {FEW_PER_CLASS}), "
+                     "so contrastive comes first")
+    else:
+        rules.append(f"{data['smallest_class'] or data['train']} examples in the smallest class: strongest "
+                     f"strategy first ({' > '.join(PREFERENCE)})")
+    if budget is not None:
+        rules.append(f"budget {_duration(budget)}: the first row whose predicted training time fits")
+    fits = [c for c in ranked if budget is None or c.seconds <= budget]
+    bar = data["classic"]["score"]
+    if not fits:
+        rules.append("no transformer run fits the budget: the classic model")
+        return Recommendation(task, data, checkpoints, ranked, "classic", "classic",
+                              f"No candidate trains within {_duration(budget)}; the classic baseline scored "
+                              f"{bar:.3f} on the sample and trains in seconds.", budget, rules)
+    pick = fits[0]
+    why = {"contrastive": f"the smallest class has only {data['smallest_class']} examples, where contrastive "
+                          "pairs make the most of few labels",
+           "full": "with this much data fine-tuning every weight is the strongest strategy measured",
+           "lora": "full fine-tuning does not fit the budget; LoRA trains a fraction of the weights",
+           "frozen": "nothing that trains the backbone fits the budget; frozen features train in seconds"}
+    reason = (f"{pick.model} has the best probe ({probe[pick.model]:.3f} against the classic baseline's {bar:.3f}); "
+              f"{why.get(pick.strategy, 'it ranks first')}; about {_duration(pick.seconds)} to train.")
+    if pick is not ranked[0]:
+        reason += f" ({ranked[0].model} {ranked[0].strategy} would take {_duration(ranked[0].seconds)}.)"
+    return Recommendation(task, data, checkpoints, ranked, pick.model, pick.strategy, reason, budget, rules)
+
+
+def _rank(strategy: str, order: tuple) -> int:
+    return order.index(strategy) if strategy in order else len(order)

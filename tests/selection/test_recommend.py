@@ -1,0 +1,108 @@
+"""recommend on tiny real architectures: every layer scored, costs timed, the rules applied."""
+import json
+
+import pytest
+from transformers import AutoConfig
+
+from nlptransfer import recommend
+from nlptransfer.errors import ConfigError
+from nlptransfer.selection.recommendation import FEW_PER_CLASS, PREFERENCE
+
+
+@pytest.fixture(scope="module")
+def sentiment(tiny_models, assets, tmp_path_factory):
+    out = tmp_path_factory.mktemp("recommend")
+    result = recommend("sentiment", assets / "sentiment_train.csv", assets / "sentiment_validation.csv",
+                       models=[tiny_models["bert"], tiny_models["gpt2"]], sample_size=40, output_dir=out)
+    return result, out
+
+
+def test_every_checkpoint_and_strategy_is_ranked_and_written(sentiment, tiny_models):
+    result, out = sentiment
+    models = [tiny_models["bert"], tiny_models["gpt2"]]
+    assert {(c.model, c.strategy) for c in result.candidates} == {
+        (m, s) for m in models for s in ("full", "frozen", "lora", "contrastive")}
+    for row in result.checkpoints:
+        layers = AutoConfig.from_pretrained(row["model"]).num_hidden_layers + 1  # and the embedding layer
+        assert row["layers"] == layers == len(row["logme_per_layer"])
+        assert row["best_layer"] == row["logme_per_layer"].index(max(row["logme_per_layer"]))
+        assert row["last"]["layer"] == layers - 1
+        assert 0.0 <= row["best"]["probe"] <= 1.0 and 0.0 <= row["best"]["knn"] <= 1.0
+    for c in result.candidates:
+        assert c.seconds > 0 and c.memory_mb > 0
+        assert (c.steps == 0) == (c.strategy == "frozen")
+    saved = json.loads((out / "recommend.json").read_text())
+    assert (saved["model"], saved["strategy"]) == (result.model, result.strategy)
+    assert f"Train {result.strategy} on {result.model}" in (out / "recommend.md").read_text()
+    assert (out / "recommend.png").stat().st_size > 1000
+
+
+def test_few_labels_put_contrastive_first_on_the_best_probed_checkpoint(sentiment):
+    result, _ = sentiment
+    assert result.data["smallest_class"] <= FEW_PER_CLASS  # the asset is small: the few-label rule applies
+    probes = {c["model"]: c["best"]["probe"] for c in result.checkpoints}
+    assert probes[result.model] >= max(probes.values()) - 0.01
+    assert (result.model, result.strategy) == (result.candidates[0].model, "contrastive")
+    order = [c.strategy for c in result.candidates if c.model == result.model]
+    assert order == ["contrastive", *PREFERENCE]
+
+
+def test_a_budget_picks_the_first_row_that_fits_and_none_gives_classic(sentiment):
+    from nlptransfer.selection.recommendation import choose
+
+    result, _ = sentiment
+    cheapest = min(result.candidates, key=lambda c: c.seconds)
+    budget = cheapest.seconds * 1.001
+    picked = choose("sentiment", result.data, result.checkpoints, result.candidates, budget)
+    chosen = next(c for c in picked.candidates if (c.model, c.strategy) == (picked.model, picked.strategy))
+    assert chosen.seconds <= budget
+    before = picked.candidates[:picked.candidates.index(chosen)]
+    assert all(c.seconds > budget for c in before)
+    nothing = choose("sentiment", result.data, result.checkpoints, result.candidates, cheapest.seconds / 2)
+    assert (nothing.model, nothing.strategy) == ("classic", "classic")
+    assert "classic" in nothing.reason
+
+
+def test_ner_probes_words_and_scores_entities(tiny_models, assets, tmp_path):
+    result = recommend("ner", assets / "ner_train.txt", models=[tiny_models["roberta"]],
+                       strategies=["full", "frozen"], sample_size=80)
+    row = result.checkpoints[0]
+    assert result.data["metric"] == "entity_f1" and result.data["unit"] == "sentences"
+    assert 0.0 <= row["last"]["probe"] <= 1.0
+    assert 0.0 < result.data["classic"]["score"] <= 1.0  # the feature tagger finds some entities
+    assert result.strategy == "full"  # not few-shot: no per-class count for tags; strongest first
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"task": "ner", "strategies": ["contrastive"]}, "for text classification"),
+    ({"budget": "soon"}, "30m"),
+    ({"budget": -5}, "more than zero"),
+    ({"strategies": ["bogus"]}, "unknown strategy"),
+    ({"sample_size": 5}, "at least 20"),
+    ({"models": ""}, "at least one checkpoint"),
+])
+def test_bad_options_are_refused_before_any_model_loads(kwargs, words, assets, monkeypatch):
+    from nlptransfer.selection import costs, sample
+
+    for module in (costs, sample):
+        monkeypatch.setattr(module, "build_task_model", lambda *a, **k: pytest.fail("a model loaded"))
+    task = kwargs.pop("task", "sentiment")
+    source = assets / ("ner_train.txt" if task == "ner" else "sentiment_train.csv")
+    with pytest.raises(ConfigError, match=words):
+        recommend(task, source, **kwargs)
+
+
+def test_command_line_writes_the_files_and_bad_budget_exits_2(tiny_models, assets, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "rec"
+    base = [sys.executable, "-m", "nlptransfer.cli", "recommend", "--task", "spam", "--train",
+            str(assets / "spam_train.csv"), "--models", tiny_models["bert"], "--sample-size", "20",
+            "--strategies", "frozen,lora", "--output-dir", str(out)]
+    bad = subprocess.run(base + ["--budget", "tomorrow"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "budget" in bad.stderr and not out.exists()
+    good = subprocess.run(base + ["--budget", "1h"], capture_output=True, text=True)
+    assert good.returncode == 0, good.stderr[-2000:]
+    assert "Recommendation for spam" in good.stdout
+    assert json.loads((out / "recommend.json").read_text())["budget_seconds"] == 3600
