@@ -111,7 +111,7 @@ def run_reference(variant: str, seed: int, data: dict, test, truth) -> dict:
         from nlptransfer.models.inference import extract_features
         from nlptransfer.models.task_model import build_task_model
 
-        built = build_task_model("minilm-l6", 2, "frozen", TrainConfig())
+        built = build_task_model("minilm-l6", 2, "full", TrainConfig())  # "full": raw pooled features, as by hand
         embed = lambda texts: extract_features(built.net, encode_texts(built.tokenizer, texts, 128),  # noqa: E731
                                                text_collator(built.tokenizer), Accelerator(cpu=True), 64).numpy()
         x = {"train": embed(train["text"].tolist()), "validation": embed(validation["text"].tolist())}

@@ -51,6 +51,16 @@ def _predict(args) -> None:
     from .data.source_files import lines_of, read_source_text
     from .estimators.fitted import load
 
+    if args.data or args.output:
+        if not (args.data and args.output) or args.text or args.file:
+            raise ConfigError("Predicting a file takes --data IN and --output OUT (and no --text/--file).")
+        from .estimators.file_predictions import check_paths, predict_file
+
+        check_paths(args.data, args.output, args.overwrite)  # before the model loads
+        model = load(args.model_dir)
+        count = predict_file(model, args.data, args.output, text_column=args.text_column, overwrite=args.overwrite)
+        print(f"{count} rows predicted: {args.output}")
+        return
     texts = list(args.text or [])
     if args.file:
         texts += [line for line in lines_of(read_source_text(args.file, f"file '{args.file}'")) if line.strip()]
@@ -149,7 +159,12 @@ def main(argv: list[str] | None = None) -> None:
     predict = sub.add_parser("predict", help="labels and scores (NER: entities) for texts, one JSON line each")
     predict.add_argument("model_dir")
     predict.add_argument("--text", action="append")
-    predict.add_argument("--file")
+    predict.add_argument("--file", help="one text per line")
+    predict.add_argument("--data", help="a CSV/TSV/JSONL file (NER: also CoNLL) to predict row by row, in chunks")
+    predict.add_argument("--output", help="with --data: where the rows and their predictions go (.csv/.tsv/.jsonl; "
+                                          "CoNLL for CoNLL)")
+    predict.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+    predict.add_argument("--text-column", help="with --data: the column of the texts (default: the training one)")
     predict.set_defaults(fn=_predict)
 
     comp = sub.add_parser("compare", help="models x strategies x seeds x train fractions, with scratch and classic "
