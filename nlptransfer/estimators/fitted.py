@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..config import RunConfig, config_to_dict, load_run_config
 from ..evaluation.metric_files import write_metrics
+from ..evaluation.model_card import write_model_card
 from ..models.model_folder import load_model_folder, read_metadata, save_model_folder
 from ..models.task_model import TaskModel
 from ..strategies import ParameterCount
@@ -126,6 +127,7 @@ def save_fitted(fitted: Fitted, path) -> Path:
     if state.is_main_process:
         save_model_folder(path, net, fitted.tokenizer, meta, config_to_dict(fitted.run),
                           {p.name: p for p in run_files if p.exists()})
+        write_model_card(path)
     state.wait_for_everyone()
     return Path(path)
 

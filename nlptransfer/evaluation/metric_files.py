@@ -40,4 +40,8 @@ def write_metrics(metrics: dict, folder: str | Path, name: str) -> Path:
     folder = Path(folder)
     atomic_write_text(folder / f"metrics-{name}.json", json.dumps(metrics, indent=2) + "\n")
     atomic_write_text(folder / f"metrics-{name}.md", metrics_markdown(metrics, f"Metrics: {name}"))
+    if (folder / "nlptransfer.json").exists():  # a saved model folder: its card shows the new metrics
+        from .model_card import write_model_card
+
+        write_model_card(folder)
     return folder / f"metrics-{name}.json"
