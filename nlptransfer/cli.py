@@ -1,4 +1,4 @@
-"""``nlptransfer train | evaluate | predict | compare | recommend | report | options``."""
+"""``nlptransfer train | evaluate | predict | compare | recommend | serve | report | options``."""
 from __future__ import annotations
 
 import argparse
@@ -117,6 +117,21 @@ def _recommend(args) -> None:
     print(f"written: {Path(args.output_dir) / 'recommend.md'}, recommend.json, recommend.png")
 
 
+def _serve(args) -> None:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn
+    except ImportError:
+        raise ConfigError('serve needs the serve extra: pip install "nlptransfer[serve]"') from None
+    from .models.model_folder import read_metadata
+    from .serving import build_app
+
+    read_metadata(args.model_dir)  # a wrong folder is named before anything loads
+    app = build_app(args.model_dir, max_texts=args.max_texts, max_batch=args.max_batch)
+    print(f"serving {args.model_dir} on http://{args.host}:{args.port} (POST /predict, GET /health, GET /info)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
 def _report(args) -> None:
     """A compare folder (compare.json) or a run/model folder."""
     path = Path(args.path)
@@ -201,6 +216,14 @@ def main(argv: list[str] | None = None) -> None:
     rec.add_argument("--config", help="YAML of training options the costs assume (batch size, max_length, ...)")
     rec.add_argument("overrides", nargs="*", help=options_help)
     rec.set_defaults(fn=_recommend)
+
+    srv = sub.add_parser("serve", help="answer POST /predict over HTTP (needs the serve extra)")
+    srv.add_argument("model_dir")
+    srv.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept other machines")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--max-texts", type=int, default=256, help="texts per request at most")
+    srv.add_argument("--max-batch", type=int, default=64, help="texts per model call, across concurrent requests")
+    srv.set_defaults(fn=_serve)
 
     rep = sub.add_parser("report", help="rebuild report.md/.html from a compare or run folder's saved results")
     rep.add_argument("path")
