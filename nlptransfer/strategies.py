@@ -4,6 +4,7 @@ rate, what trains, and how the loop treats it. A new strategy is a row here plus
     full         everything trains
     frozen       the head only, on backbone features computed once per example and cached
     lora         LoRA matrices (peft, on the backbone only) and the head
+    partial      the top blocks and the head; the embeddings and the bottom ``freeze_layers`` frozen
     scratch      everything, from random weights: the baseline that shows what pretraining adds
     contrastive  the backbone as a sentence encoder on same/different-label text pairs, then the
                  head on its embeddings (SetFit's recipe); for few labels
@@ -31,6 +32,23 @@ def _train_everything(net, arch, config) -> None:
 def _train_head_only(net, arch, config) -> None:
     net.requires_grad_(False)
     net.classifier_head.requires_grad_(True)
+
+
+def _freeze_bottom_layers(net, arch, config) -> None:
+    """partial: the embeddings and the bottom k blocks frozen, the rest and the head trained. Their
+    outputs then need no gradient, so autograd keeps no activations for them."""
+    from .layer_map import layer_map
+
+    layers = layer_map(net)
+    n = layers.n_blocks
+    k = config.freeze_layers if config.freeze_layers is not None else n // 2
+    frozen = n + k if k < 0 else k
+    if not 0 <= frozen <= n:
+        raise ConfigError(f"freeze_layers={k}: this model has {n} blocks; use 0 to {n} (frozen from the bottom) or "
+                          f"-1 to -{n} (trained from the top).")
+    for name, param in net.named_parameters():
+        depth = layers.depth[name]
+        param.requires_grad_(depth is None or depth > frozen)
 
 
 def _wrap_backbone_with_lora(net, arch, config) -> None:
@@ -85,6 +103,8 @@ STRATEGIES: dict[str, Strategy] = {
     "frozen": Strategy("frozen", 1e-2, "the head only, on cached features", _train_head_only, caches_features=True,
                        unit_features=True),
     "lora": Strategy("lora", 5e-4, "LoRA matrices + head", _wrap_backbone_with_lora),
+    "partial": Strategy("partial", 3e-5, "the top blocks + head (embeddings and the bottom freeze_layers frozen)",
+                        _freeze_bottom_layers),
     # random weights need larger steps than pretrained ones
     "scratch": Strategy("scratch", 1e-4, "everything, from random weights", _train_everything, pretrained=False),
     # SetFit's body learning rate: the pairs move the encoder gently

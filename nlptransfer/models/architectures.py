@@ -37,6 +37,9 @@ class Architecture:
         without a row keep theirs, frozen: see ``build_task_model``.)
     position_offset: position ids the family reserves before the first token (RoBERTa counts from
         pad + 1), so the longest input is ``max_position_embeddings - position_offset``.
+    blocks: where the ordered transformer blocks live in the backbone (an ``nn.ModuleList``),
+        and embeddings: the modules below them. Partial freezing and layer-wise learning rates
+        find every layer through these two, for every family, LoRA-wrapped or not.
     """
 
     decoder: bool = False
@@ -47,6 +50,8 @@ class Architecture:
     add_prefix_space: bool = False
     load_kwargs: dict = field(default_factory=dict)
     position_offset: int = 0
+    blocks: str = "encoder.layer"
+    embeddings: tuple[str, ...] = ("embeddings",)
 
 
 _NO_POOLER = {"add_pooling_layer": False}
@@ -54,7 +59,7 @@ _NO_POOLER = {"add_pooling_layer": False}
 ARCHITECTURES: dict[str, Architecture] = {
     "bert": Architecture(lora_targets=("query", "value"), load_kwargs=_NO_POOLER),
     "electra": Architecture(lora_targets=("query", "value")),
-    "distilbert": Architecture(lora_targets=("q_lin", "v_lin")),
+    "distilbert": Architecture(lora_targets=("q_lin", "v_lin"), blocks="transformer.layer"),
     "mpnet": Architecture(lora_targets=("q", "v"), load_kwargs=_NO_POOLER),
     "roberta": Architecture(lora_targets=("query", "value"), add_prefix_space=True, load_kwargs=_NO_POOLER,
                             position_offset=2),
@@ -62,10 +67,13 @@ ARCHITECTURES: dict[str, Architecture] = {
                                 position_offset=2),
     "deberta-v2": Architecture(lora_targets=("query_proj", "value_proj")),
     "gpt2": Architecture(decoder=True, pooling="last", lora_targets=("c_attn",), fan_in_fan_out=True,
-                         add_prefix_space=True),
-    "llama": Architecture(decoder=True, pooling="last", lora_targets=("q_proj", "v_proj")),
-    "mistral": Architecture(decoder=True, pooling="last", lora_targets=("q_proj", "v_proj")),
-    "qwen2": Architecture(decoder=True, pooling="last", lora_targets=("q_proj", "v_proj")),
+                         add_prefix_space=True, blocks="h", embeddings=("wte", "wpe")),
+    "llama": Architecture(decoder=True, pooling="last", lora_targets=("q_proj", "v_proj"), blocks="layers",
+                          embeddings=("embed_tokens",)),
+    "mistral": Architecture(decoder=True, pooling="last", lora_targets=("q_proj", "v_proj"), blocks="layers",
+                            embeddings=("embed_tokens",)),
+    "qwen2": Architecture(decoder=True, pooling="last", lora_targets=("q_proj", "v_proj"), blocks="layers",
+                          embeddings=("embed_tokens",)),
 }
 
 

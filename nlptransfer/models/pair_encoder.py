@@ -14,9 +14,9 @@ class PairEncoder(nn.Module):
     """Wraps a task model's backbone (shared, not copied) without its head, so every trainable
     tensor gets a gradient (DDP requires it). ``forward`` returns one similarity per pair."""
 
-    def __init__(self, backbone: nn.Module, pooling: str):
+    def __init__(self, backbone: nn.Module, pooling: str, layer_spec=None):
         super().__init__()
-        self.backbone, self.pooling = backbone, pooling
+        self.backbone, self.pooling, self.layer_spec = backbone, pooling, layer_spec
 
     def forward(self, input_ids, attention_mask, left, right) -> torch.Tensor:
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state

@@ -53,6 +53,7 @@ class TaskModel(nn.Module):
         super().__init__()
         self.backbone = backbone
         self.pooling, self.unit_features = pooling, unit_features
+        self.layer_spec = None  # (blocks, embeddings, model type, head name): set by build_task_model
         self.dropout = nn.Dropout(dropout)
         hidden = backbone.config.hidden_size
         setattr(self, HEAD_NAME, nn.Linear(hidden, num_labels))
@@ -97,6 +98,7 @@ def build_task_model(model: str, num_labels: int, strategy_name: str, config, *,
         backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     net = TaskModel(backbone, num_labels, pooling or config.pooling or arch.pooling, config.dropout,
                     unit_features=plan.unit_features)
+    net.layer_spec = (arch.blocks, arch.embeddings, model_type, HEAD_NAME)
     plan.apply(net, arch, config)
     for name, param in net.backbone.named_parameters():
         if ".pooler." in f".{name}":  # never used (we pool ourselves); trainable, DDP would reject it

@@ -27,7 +27,7 @@ from ..data.batching import train_loader
 from ..errors import ConfigError
 from ..models.inference import predict_logits
 from .checkpoints import Progress, load_checkpoint, resolve_checkpoint, save_checkpoint
-from .optimizer import optimizer_groups
+from .optimizer import describe_rates, optimizer_groups
 from .tracking import MetricsLog
 
 __all__ = ["TrainResult", "train_model", "data_fingerprint", "epochs_for", "MIN_STEPS"]
@@ -113,8 +113,11 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
     # seed, the epoch and the process count, so a resumed run sees the batches it would have seen.
     order = torch.Generator()
     loader = train_loader(train_set, batch_size, collate, generator=order, group_by_length=config.group_by_length)
-    optimizer = torch.optim.AdamW(optimizer_groups(model, learning_rate, config.head_learning_rate,
-                                                   config.weight_decay))
+    groups = optimizer_groups(model, learning_rate, config.head_learning_rate, config.weight_decay,
+                              config.layerwise_lr_decay if description != "head" else None)
+    if config.layerwise_lr_decay is not None and description != "head":
+        accelerator.print(describe_rates(groups))
+    optimizer = torch.optim.AdamW(groups)
     # In optimizer steps of each process, then times the process count: a prepared scheduler is
     # stepped once per process per update. Rounded as one process would, so N processes follow
     # the one-process schedule exactly.

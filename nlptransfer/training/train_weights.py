@@ -73,7 +73,7 @@ def _train_on_pairs(net, train_set, collate, config, lr, accelerator, run_dir, i
     budget = config.contrastive_pairs or default_pair_budget(len(train_set))
     pairs = PairDataset(train_set, sample_pairs(train_set.labels, budget, config.seed))
     accelerator.print(f"contrastive: {budget} pairs of {len(train_set)} labelled texts, 1 pass")
-    encoder = PairEncoder(net.backbone, net.pooling)
+    encoder = PairEncoder(net.backbone, net.pooling, net.layer_spec)
     phase = dataclasses.replace(config, epochs=1, early_stopping_patience=None, group_by_length=False)
     return train_model(encoder, pairs, pair_collator(train_set, collate), config=phase, learning_rate=lr,
                        accelerator=accelerator, loss_fn=SummedSquaredError(), description="pairs", run_dir=run_dir,
