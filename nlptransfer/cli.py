@@ -1,4 +1,4 @@
-"""``nlptransfer train | evaluate | predict | compare | recommend | serve | report | options``."""
+"""``nlptransfer train | evaluate | predict | compare | recommend | export | serve | report | options``."""
 from __future__ import annotations
 
 import argparse
@@ -117,6 +117,20 @@ def _recommend(args) -> None:
     print(f"written: {Path(args.output_dir) / 'recommend.md'}, recommend.json, recommend.png")
 
 
+def _export(args) -> None:
+    from .estimators.fitted import load
+
+    if args.format != "onnx":
+        raise ConfigError(f"--format {args.format!r}: only onnx is supported.")
+    out = Path(args.output_dir)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:  # checked before the model loads
+        raise ConfigError(f"--output-dir '{out}' is not empty; pass --overwrite to replace it.")
+    model = load(args.model_dir)
+    model.export(out, quantize=args.quantize, overwrite=args.overwrite)
+    print(f"exported {args.model_dir} to {out} ({args.quantize or 'float32'}); load it with nlptransfer.load or "
+          f"nlptransfer predict {out} ...")
+
+
 def _serve(args) -> None:
     try:
         import fastapi  # noqa: F401
@@ -216,6 +230,14 @@ def main(argv: list[str] | None = None) -> None:
     rec.add_argument("--config", help="YAML of training options the costs assume (batch size, max_length, ...)")
     rec.add_argument("overrides", nargs="*", help=options_help)
     rec.set_defaults(fn=_recommend)
+
+    exp = sub.add_parser("export", help="write an ONNX copy of a saved model (needs the onnx extra)")
+    exp.add_argument("model_dir")
+    exp.add_argument("--output-dir", required=True)
+    exp.add_argument("--format", default="onnx", help="onnx (the only format so far)")
+    exp.add_argument("--quantize", choices=("int8",), help="int8 weights (dynamic quantisation): smaller, faster")
+    exp.add_argument("--overwrite", action="store_true")
+    exp.set_defaults(fn=_export)
 
     srv = sub.add_parser("serve", help="answer POST /predict over HTTP (needs the serve extra)")
     srv.add_argument("model_dir")

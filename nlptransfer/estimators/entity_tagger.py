@@ -116,3 +116,10 @@ class EntityTagger:
     def save(self, path) -> Path:
         """Write the fitted tagger to the folder ``path`` (replaced atomically)."""
         return save_fitted(self.fitted_, path)
+
+    def export(self, path, *, quantize: str | None = None, overwrite: bool = False) -> Path:
+        """Write an ONNX copy to the folder ``path`` (``quantize="int8"`` for int8 weights); ``load(path)``
+        returns an estimator that predicts through ONNX Runtime."""
+        from .exporting import export_fitted
+
+        return export_fitted(self.fitted_, path, quantize=quantize, overwrite=overwrite)

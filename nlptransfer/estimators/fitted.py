@@ -113,6 +113,10 @@ def record_metrics(fitted: Fitted, name: str, metrics: dict) -> dict:
 def save_fitted(fitted: Fitted, path) -> Path:
     """Save the model, tokenizer, labels and run records to ``path`` (replaced atomically)."""
     net = fitted.net
+    if getattr(net, "session", None) is not None:  # an ONNX export (OnnxNet) is a folder already
+        from ..errors import ConfigError
+
+        raise ConfigError("this model was loaded from an ONNX export: copy its folder instead of saving it.")
     meta = {"kind": fitted.kind, "task": fitted.task, "strategy": fitted.strategy, "model": fitted.model,
             "model_type": fitted.model_type, "classes": fitted.classes, "pooling": net.pooling,
             "unit_features": net.unit_features,

@@ -113,7 +113,8 @@ def read_metadata(path) -> dict:
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise ModelLoadError(f"{path} was saved by a newer nlptransfer (format {meta['format_version']}); upgrade "
                              f"nlptransfer to load it.")
-    absent = [name for name in ("backbone", "head.safetensors") if not (path / name).exists()]
+    needed = ("model.onnx", "tokenizer") if meta.get("format") == "onnx" else ("backbone", "head.safetensors")
+    absent = [name for name in needed if not (path / name).exists()]
     if absent:
         raise ModelLoadError(f"{path} is incomplete: {', '.join(absent)} missing. Save the model again.")
     return meta
@@ -125,6 +126,12 @@ def load_model_folder(path, build_net):
     path = Path(path)
     meta = read_metadata(path)
     arch = architecture_for(meta["model_type"])
+    config = yaml.safe_load((path / "config.yaml").read_text()) if (path / "config.yaml").exists() else {}
+    if meta.get("format") == "onnx":  # an export: ONNX Runtime behind the TaskModel interface
+        from .onnx_net import ONNX_FILE, TOKENIZER_DIR, OnnxNet
+
+        net = OnnxNet(path / ONNX_FILE, meta["pooling"], meta.get("unit_features", False))
+        return net.eval(), load_tokenizer(str(path / TOKENIZER_DIR), arch), meta, config
     tokenizer = load_tokenizer(str(path / "backbone"), arch)
     backbone = load_backbone(str(path / "backbone"), arch, tokenizer.pad_token_id)
     if (path / "adapter").exists():
@@ -135,5 +142,4 @@ def load_model_folder(path, build_net):
             backbone = PeftModel.from_pretrained(backbone, str(path / "adapter"))
     net = build_net(backbone, meta)
     getattr(net, HEAD_NAME).load_state_dict(load_file(path / "head.safetensors"))
-    config = yaml.safe_load((path / "config.yaml").read_text()) if (path / "config.yaml").exists() else {}
     return net.eval(), tokenizer, meta, config

@@ -1,0 +1,39 @@
+"""A task model exported to ONNX, run by ONNX Runtime behind the ``TaskModel`` interface.
+
+``OnnxNet(input_ids, attention_mask)`` returns the same logits tensor a ``TaskModel`` returns, so
+every prediction path (thresholds, temperature, long-text chunks, NER windows and spans) runs
+unchanged on an exported model: there is one prediction code path, not two.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["OnnxNet", "ONNX_FILE", "TOKENIZER_DIR"]
+
+ONNX_FILE, TOKENIZER_DIR = "model.onnx", "tokenizer"
+
+
+class OnnxNet(nn.Module):
+    backbone = None  # nothing to merge or train: an exported model only predicts
+    layer_spec = None
+
+    def __init__(self, path: str | Path, pooling: str, unit_features: bool = False, threads: int | None = None):
+        super().__init__()
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.pooling, self.unit_features = pooling, unit_features
+
+    def forward(self, input_ids=None, attention_mask=None, features=None) -> torch.Tensor:
+        if features is not None:
+            raise ValueError("an exported model reads token ids, not cached features")
+        feeds = {"input_ids": np.asarray(input_ids.cpu(), dtype=np.int64),
+                 "attention_mask": np.asarray(attention_mask.cpu(), dtype=np.int64)}
+        return torch.from_numpy(self.session.run(None, feeds)[0])
