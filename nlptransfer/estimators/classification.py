@@ -16,11 +16,12 @@ from ..data.batching import EncodedDataset, count_over_limit, encode_texts, text
 from ..data.text_table import TextTable, check_splits, read_text_table
 from ..errors import ConfigError
 from ..evaluation.calibration import apply_temperature, fit_temperature
+from ..evaluation.extra_metrics import compute_extra_metrics
 from ..evaluation.harness import evaluate_classification
 from ..models.inference import extract_features, predict_logits
 from ..models.task_model import build_task_model
 from ..task_types import (TaskType, class_weights, positive_label, selection_score, task_type, text_probabilities,
-                          tune_threshold)
+                          tune_threshold, decide)
 from ..training.losses import SummedCrossEntropy
 from ..training.processes import inference_accelerator
 from ..training.run_folder import start_run, write_run_records
@@ -163,7 +164,8 @@ def predict_proba(fitted: Fitted, texts: list[str]) -> np.ndarray:
     return apply_temperature(proba, fitted.temperature)
 
 
-def score_texts(fitted: Fitted, table: TextTable, name: str, proba: np.ndarray | None = None) -> dict:
+def score_texts(fitted: Fitted, table: TextTable, name: str, proba: np.ndarray | None = None,
+                extra_metrics=()) -> dict:
     """Every metric of the harness on a labelled table (``proba``: its probabilities, when already
     computed), in the report envelope, written as metrics-NAME.json/.md to the run folder."""
     if proba is None:
@@ -183,6 +185,10 @@ def score_texts(fitted: Fitted, table: TextTable, name: str, proba: np.ndarray |
                    train_texts_over_max_length=fitted.train_over_max_length)
     if fitted.temperature is not None:
         metrics["temperature"] = fitted.temperature
+    if extra_metrics:
+        positive = classes.index(fitted.positive_label) if fitted.positive_label is not None else None
+        predicted = decide(proba, positive, fitted.threshold).tolist()
+        metrics.update(compute_extra_metrics(extra_metrics, predicted, [classes.index(y) for y in table.labels]))
     return record_metrics(fitted, name, metrics)
 
 

@@ -103,9 +103,10 @@ class EntityTagger:
         """Tagged ``data`` read and checked with this estimator's column settings, as IOB2."""
         return read_tagged(self._run_config(), data, name)
 
-    def evaluate(self, data, name: str = "test") -> dict:
-        """seqeval strict IOB2 entity metrics on tagged ``data``; also written as metrics-NAME.json/.md."""
-        return score_tagged(self.fitted_, self.read(data, name), name)
+    def evaluate(self, data, name: str = "test", *, extra_metrics=()) -> dict:
+        """seqeval strict IOB2 entity metrics on tagged ``data``; also written as metrics-NAME.json/.md.
+        ``extra_metrics``: ``evaluate`` modules, fed lists of IOB2 tags, reported as ``name/key``."""
+        return score_tagged(self.fitted_, self.read(data, name), name, extra_metrics=extra_metrics)
 
     # -- export ----------------------------------------------------------------------------------
     def merge(self) -> "EntityTagger":

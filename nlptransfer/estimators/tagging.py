@@ -14,6 +14,7 @@ from ..config import RunConfig
 from ..data.tag_schemes import lenient_iob2
 from ..data.tagged_table import TaggedTable, check_tag_splits, read_tagged_table
 from ..data.word_windows import IGNORE, WindowDataset, encode_words, sentence_logits
+from ..evaluation.extra_metrics import compute_extra_metrics
 from ..evaluation.harness import evaluate_entities
 from ..evaluation.metrics import entity_metrics
 from ..models.inference import extract_word_features, predict_logits
@@ -123,7 +124,8 @@ def predict_word_logits(fitted: Fitted, sentences: list[list[str]]) -> list[torc
     return sentence_logits(logits, dataset)
 
 
-def score_tagged(fitted: Fitted, table: TaggedTable, name: str, logits: list[torch.Tensor] | None = None) -> dict:
+def score_tagged(fitted: Fitted, table: TaggedTable, name: str, logits: list[torch.Tensor] | None = None,
+                 extra_metrics=()) -> dict:
     """Strict IOB2 entity metrics (seqeval) on a tagged table, in the report envelope, written as
     metrics-NAME.json/.md to the run folder. ``logits``: per-sentence word logits, if computed."""
     if logits is None:
@@ -135,6 +137,7 @@ def score_tagged(fitted: Fitted, table: TaggedTable, name: str, logits: list[tor
         warnings.warn(f"{table.source}: tag(s) {unseen} were not seen in training; the model can never predict "
                       f"them, so their entities are scored with recall 0.", stacklevel=2)
         metrics["unseen_labels"] = unseen
+    metrics.update(compute_extra_metrics(extra_metrics, predicted, table.tags))
     return record_metrics(fitted, name, metrics)
 
 

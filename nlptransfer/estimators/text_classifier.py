@@ -92,11 +92,13 @@ class TextClassifier:
         return data if isinstance(data, TextTable) else read_text_table(data, self.text_column, self.label_column,
                                                                         name=name)
 
-    def evaluate(self, data, name: str = "test") -> dict:
-        """Metrics on labelled ``data``; also written as metrics-NAME.json/.md to the run folder."""
+    def evaluate(self, data, name: str = "test", *, extra_metrics=()) -> dict:
+        """Metrics on labelled ``data``; also written as metrics-NAME.json/.md to the run folder.
+        ``extra_metrics``: ``evaluate`` modules (hub ids, local scripts or loaded modules), fed
+        class indices, reported as ``name/key``."""
         table = self.read(data, name)
         warn_if_trained_on(self.fitted_, table.texts, table.source, name)
-        return score_texts(self.fitted_, table, name)
+        return score_texts(self.fitted_, table, name, extra_metrics=extra_metrics)
 
     # -- export ----------------------------------------------------------------------------------
     def merge(self) -> "TextClassifier":
