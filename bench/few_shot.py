@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -136,32 +134,23 @@ def main() -> None:
             run_ours(dataset, int(k), int(seed), method)
         print("RESULT " + json.dumps(row), flush=True)
         return
+    import harness
+
     rows = []
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     for dataset in args.datasets.split(","):
         sizes = [-int(n) for n in args.sizes.split(",")] if args.sizes else map(int, args.per_class.split(","))
         for k in sizes:
             for seed in map(int, args.seeds.split(",")):
                 pairs = pair_budget(k * 2 if k > 0 else -k)
                 for method in args.methods.split(","):
-                    python = str(HERE / ".venv" / "bin" / "python") if method == "setfit" else sys.executable
-                    out = subprocess.run([python, __file__, "--one", f"{dataset}:{k}:{seed}:{method}:{pairs}"],
-                                         capture_output=True, text=True, env=env)
-                    found = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
-                    if not found:
-                        raise SystemExit(f"{dataset}/{k}/{seed}/{method} failed:\n{out.stderr[-3000:]}")
+                    python = HERE / ".venv" / "bin" / "python" if method == "setfit" else sys.executable
+                    row = harness.run_child([python, __file__, "--one", f"{dataset}:{k}:{seed}:{method}:{pairs}"],
+                                            f"{dataset}/{k}/{seed}/{method}")
                     rows.append({"dataset": dataset, "per_class": k, "seed": seed, "method": method, "pairs": pairs,
-                                 **json.loads(found[-1][7:])})
+                                 **row})
                     print(rows[-1], flush=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=HERE).stdout.strip()
-    report = {"date": time.strftime("%Y-%m-%d"), "commit": commit, "command": "python " + " ".join(sys.argv),
-              "machine": f"{os.cpu_count()} CPU cores, no GPU", "rows": rows}
-    path = HERE / "results" / f"{'learning-curve' if args.sizes else 'few-shot'}-{report['date']}.json"
-    previous = json.loads(path.read_text())["rows"] if path.exists() else []
-    done = {(r["dataset"], r["per_class"], r["seed"], r["method"]) for r in rows}
-    report["rows"] = [r for r in previous if (r["dataset"], r["per_class"], r["seed"], r["method"]) not in done] + rows
-    path.write_text(json.dumps(report, indent=1) + "\n")
+    report = harness.save_results("learning-curve" if args.sizes else "few-shot", rows,
+                                  ("dataset", "per_class", "seed", "method"))
     print(table(report["rows"]))
 
 

@@ -16,6 +16,78 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 LR = {"full": 5e-5, "lora": 5e-4, "frozen": 1e-2}  # the same on both sides
 
 
+def run_child(command: list, what: str) -> dict:
+    """Run one configuration in its own process (its own peak memory and imports) and return the
+    row it prints as its last ``RESULT {json}`` line."""
+    out = subprocess.run([str(c) for c in command], capture_output=True, text=True,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
+    found = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    if not found:
+        raise SystemExit(f"{what} failed:\n{out.stderr[-3000:]}")
+    return json.loads(found[-1][7:])
+
+
+def git_commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                          cwd=Path(__file__).parent).stdout.strip()
+
+
+def save_results(name: str, rows: list[dict], key: tuple[str, ...]) -> dict:
+    """Merge ``rows`` into bench/results/NAME-DATE.json: each row is stamped with the commit it ran
+    at, and replaces an earlier row of the same ``key`` (so a rerun of some variants keeps the
+    others). Returns the report written."""
+    commit = git_commit()
+    for row in rows:
+        row["commit"] = commit
+    report = {"date": time.strftime("%Y-%m-%d"), "commit": commit, "command": "python " + " ".join(sys.argv),
+              "machine": f"{os.cpu_count()} CPU cores, no GPU"}
+    path = Path(__file__).parent / "results" / f"{name}-{report['date']}.json"
+    previous = json.loads(path.read_text())["rows"] if path.exists() else []
+    ident = lambda r: json.dumps([r.get(k) for k in key])  # noqa: E731  (values may be lists)
+    done = {ident(r) for r in rows}
+    report["rows"] = [r for r in previous if ident(r) not in done] + rows
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    return report
+
+
+def variants_main(doc: str, script: str, variants: list[str], seeds: str, run_one, name: str) -> list[dict] | None:
+    """The command line of a variants x seeds script: ``--variants``, ``--seeds``; each run in its
+    own process (``--one variant:seed`` calls ``run_one``); returns every row of the results file,
+    or None in a child."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--variants", default=",".join(variants))
+    ap.add_argument("--seeds", default=seeds)
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        variant, seed = args.one.split(":")
+        print("RESULT " + json.dumps(run_one(variant, int(seed))), flush=True)
+        return None
+    rows = []
+    for variant in args.variants.split(","):
+        for seed in map(int, args.seeds.split(",")):
+            rows.append(run_child([sys.executable, script, "--one", f"{variant}:{seed}"], f"{variant}/{seed}"))
+            print(rows[-1], flush=True)
+    return save_results(name, rows, ("variant", "seed"))["rows"]
+
+
+def patch_head_init() -> None:
+    """Initialise the task head as Hugging Face task heads do (normal(0, 0.02), zero bias), by
+    patching TaskModel in this process only: a variant that leaves the library unchanged."""
+    import torch
+
+    from nlptransfer.models import task_model
+
+    original = task_model.TaskModel.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        torch.nn.init.normal_(self.classifier_head.weight, std=0.02)
+        torch.nn.init.zeros_(self.classifier_head.bias)
+
+    task_model.TaskModel.__init__ = init
+
+
 def parser(doc: str) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train-size", type=int, default=2000, help="sampled training examples (0: all)")

@@ -10,11 +10,6 @@ Deterministic (no seeds involved). Writes bench/results/lexical-features-<date>.
 """
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pandas as pd
 import scipy.sparse as sp
@@ -23,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.preprocessing import normalize
 
+import harness
 from nlptransfer.comparison.baselines import TfidfClassifier
 from nlptransfer.data.batching import encode_texts, text_collator
 from nlptransfer.models.inference import extract_features
@@ -54,11 +50,7 @@ def main() -> None:
         c, f1 = score(features)
         rows.append({"features": name, "C": c, "test_spam_f1": f1})
         print(rows[-1], flush=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    path = Path(__file__).parent / "results" / f"lexical-features-{time.strftime('%Y-%m-%d')}.json"
-    path.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "commit": commit, "command": "python " +
-                                " ".join(sys.argv), "machine": "2 CPU cores, no GPU", "rows": rows}, indent=1) + "\n")
-
+    harness.save_results("lexical-features", rows, ("features",))
 
 if __name__ == "__main__":
     main()

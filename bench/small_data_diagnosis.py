@@ -14,16 +14,15 @@ seconds. Writes bench/results/small-data-diagnosis-<date>.json and prints means 
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+import harness  # noqa: E402
 
 VARIANTS = {  # name -> (TrainConfig overrides, patch the head's init)
     "defaults": ({}, False),
@@ -45,21 +44,6 @@ VARIANTS = {  # name -> (TrainConfig overrides, patch the head's init)
 REFERENCES = ("classic", "embed_lr")  # TF-IDF + LR (compare's classic baseline); minilm embeddings + LR by hand
 
 
-def _patch_head_init() -> None:
-    import torch
-
-    from nlptransfer.models import task_model
-
-    original = task_model.TaskModel.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        torch.nn.init.normal_(self.classifier_head.weight, std=0.02)
-        torch.nn.init.zeros_(self.classifier_head.bias)
-
-    task_model.TaskModel.__init__ = init
-
-
 def run_one(variant: str, seed: int) -> dict:
     from sklearn.metrics import f1_score
 
@@ -75,7 +59,7 @@ def run_one(variant: str, seed: int) -> dict:
         return run_reference(variant, seed, data, test, truth)
     overrides, patch = VARIANTS[variant]
     if patch:
-        _patch_head_init()
+        harness.patch_head_init()
     strategy = overrides.pop("strategy", "full")
     cfg = TrainConfig(**{"progress": False, "seed": seed, **overrides})
     clf = TextClassifier("minilm-l6", "spam", strategy, training=cfg, output_dir=tempfile.mkdtemp())
@@ -127,37 +111,12 @@ def run_reference(variant: str, seed: int, data: dict, test, truth) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--variants", default=",".join([*VARIANTS, *REFERENCES]))
-    ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--one", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.one:  # child process: one run
-        variant, seed = args.one.split(":")
-        print("RESULT " + json.dumps(run_one(variant, int(seed))), flush=True)
+    rows = harness.variants_main(__doc__, __file__, [*VARIANTS, *REFERENCES], "0,1,2", run_one, "small-data-diagnosis")
+    if rows is None:
         return
-    rows = []
-    for variant in args.variants.split(","):
-        for seed in map(int, args.seeds.split(",")):
-            out = subprocess.run([sys.executable, __file__, "--one", f"{variant}:{seed}"], capture_output=True,
-                                 text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-            line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
-            if not line:
-                raise SystemExit(f"{variant}/{seed} failed:\n{out.stderr[-3000:]}")
-            rows.append(json.loads(line[-1][7:]))
-            print(rows[-1], flush=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    for row in rows:  # one file gathers runs at several commits: each row names its own
-        row["commit"] = commit
-    report = {"date": time.strftime("%Y-%m-%d"), "commit": commit, "command": "python " + " ".join(sys.argv),
-              "machine": "2 CPU cores, no GPU", "rows": rows}
-    path = Path(__file__).parent / "results" / f"small-data-diagnosis-{report['date']}.json"
-    previous = json.loads(path.read_text())["rows"] if path.exists() else []
-    report["rows"] = [r for r in previous if (r["variant"], r["seed"]) not in {(x["variant"], x["seed"]) for x in rows}] + rows
-    path.write_text(json.dumps(report, indent=1) + "\n")
     print("\n| variant | spam F1 (tuned threshold) | spam F1 at 0.5 | threshold | epochs run | train s |\n|---|---:|---:|---:|---:|---:|")
-    for variant in dict.fromkeys(r["variant"] for r in report["rows"]):
-        group = [r for r in report["rows"] if r["variant"] == variant]
+    for variant in dict.fromkeys(r["variant"] for r in rows):
+        group = [r for r in rows if r["variant"] == variant]
         cell = lambda k: f"{np.mean([r[k] for r in group]):.3f} ± {np.std([r[k] for r in group], ddof=1):.3f}"  # noqa: E731
         print(f"| {variant} | {cell('f1_tuned')} | {cell('f1_at_0.5')} | {cell('threshold')} | "
               f"{np.mean([r['epochs_run'] for r in group]):.1f} | {np.mean([r['train_s'] for r in group]):.0f} |")

@@ -16,11 +16,8 @@ Deterministic apart from the contrastive seeds. Writes bench/results/unit-featur
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +28,7 @@ from sklearn.preprocessing import normalize
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import harness  # noqa: E402
 SCALINGS = {"raw": lambda a: a, "unit": normalize}
 
 
@@ -127,14 +125,7 @@ def main() -> None:
     args = ap.parse_args()
     parts = {"frozen_sms": frozen_sms, "frozen_ner": frozen_ner, "contrastive_sms": contrastive_sms}
     rows = [row for part in args.parts.split(",") for row in parts[part]()]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=HERE).stdout.strip()
-    path = HERE / "results" / f"unit-features-{time.strftime('%Y-%m-%d')}.json"
-    previous = json.loads(path.read_text())["rows"] if path.exists() else []
-    rows = [r for r in previous if r["part"] not in args.parts.split(",")] + rows
-    path.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "commit": commit, "command": "python " +
-                                " ".join(sys.argv), "machine": "2 CPU cores, no GPU", "rows": rows}, indent=1) + "\n")
-
+    harness.save_results("unit-features", rows, ("part", "features", "grid", "per_class", "seed"))
 
 if __name__ == "__main__":
     main()
