@@ -86,6 +86,8 @@ class TrainConfig:
     checkpoint_limit: int = _option(2, "newest training-state checkpoints kept", low=1)
     resume_from_checkpoint: str | None = _option(None, "latest (under output_dir/checkpoints) or a checkpoint folder")
     overwrite_output_dir: bool = _option(False, "replace the run already in output_dir instead of refusing")
+    self_contained: bool = _option(False, "frozen and LoRA: save a copy of the base weights, not a checked reference "
+                                   "to the base checkpoint")
     logging_steps: int = _option(10, "optimizer steps between rows of metrics.jsonl", low=1)
     report_to: str = _option("none", "also log to tensorboard, mlflow or both (tensorboard,mlflow)")
 

@@ -110,8 +110,10 @@ def record_metrics(fitted: Fitted, name: str, metrics: dict) -> dict:
     return report
 
 
-def save_fitted(fitted: Fitted, path) -> Path:
-    """Save the model, tokenizer, labels and run records to ``path`` (replaced atomically)."""
+def save_fitted(fitted: Fitted, path, self_contained: bool = False) -> Path:
+    """Save the model, tokenizer, labels and run records to ``path`` (replaced atomically). A
+    backbone that never changed is kept as a checked reference to its base checkpoint unless
+    ``self_contained`` (or the run's ``self_contained=true``)."""
     net = fitted.net
     if getattr(net, "session", None) is not None:  # an ONNX export (OnnxNet) is a folder already
         from ..errors import ConfigError
@@ -129,8 +131,10 @@ def save_fitted(fitted: Fitted, path) -> Path:
     run_files = [*run_dir.glob("metrics-*"), run_dir / "history.json", run_dir / METRICS_LOG] if run_dir else []
     state = process_state()  # under several processes, the main one writes and the others wait
     if state.is_main_process:
+        unchanged = fitted.strategy == "frozen" or (fitted.strategy == "lora" and not meta["merged"])
+        base = fitted.model if unchanged and not (self_contained or fitted.run.training.self_contained) else None
         save_model_folder(path, net, fitted.tokenizer, meta, config_to_dict(fitted.run),
-                          {p.name: p for p in run_files if p.exists()})
+                          {p.name: p for p in run_files if p.exists()}, base=base)
         write_model_card(path)
     state.wait_for_everyone()
     return Path(path)

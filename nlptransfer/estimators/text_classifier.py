@@ -106,9 +106,11 @@ class TextClassifier:
         merge_adapter(self.fitted_.net)
         return self
 
-    def save(self, path) -> Path:
-        """Write the fitted model to the folder ``path`` (replaced atomically)."""
-        return save_fitted(self.fitted_, path)
+    def save(self, path, *, self_contained: bool = False) -> Path:
+        """Write the fitted model to the folder ``path`` (replaced atomically). Frozen and LoRA
+        models keep a checked reference to their base checkpoint instead of a copy of its weights,
+        unless ``self_contained``."""
+        return save_fitted(self.fitted_, path, self_contained)
 
     def export(self, path, *, quantize: str | None = None, overwrite: bool = False) -> Path:
         """Write an ONNX copy to the folder ``path`` (``quantize="int8"`` for int8 weights); ``load(path)``

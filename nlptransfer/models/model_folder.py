@@ -2,7 +2,9 @@
 
     FOLDER/nlptransfer.json   kind, task, strategy, labels, threshold, pooling, base model
     FOLDER/config.yaml        the resolved training configuration
-    FOLDER/backbone/          transformers config, weights and tokenizer (base weights for LoRA)
+    FOLDER/backbone/          transformers config, weights and tokenizer (base weights for LoRA); for a
+                              backbone that never changed (frozen, unmerged LoRA) base.json, a checked
+                              reference to the base checkpoint, instead of the weights
     FOLDER/adapter/           peft LoRA adapter (LoRA, unmerged)
     FOLDER/head.safetensors   the task head
     FOLDER/metrics-*.json|md  metrics computed before saving
@@ -24,6 +26,7 @@ from safetensors.torch import load_file, save_file
 
 from ..errors import ConfigError, ModelLoadError
 from .architectures import HEAD_NAME, architecture_for
+from .base_reference import load_referenced_backbone, read_reference, write_reference
 from .pretrained import load_backbone, load_tokenizer, quiet_transformers
 
 __all__ = ["save_model_folder", "load_model_folder", "read_metadata", "FORMAT_VERSION", "MODEL_ENTRIES"]
@@ -38,14 +41,22 @@ def _clean_base_state(peft_backbone) -> dict:
     return {k.replace(".base_layer.", "."): v for k, v in base.state_dict().items() if "lora_" not in k}
 
 
-def _write_contents(folder: Path, net, tokenizer, metadata: dict, config: dict, extra_files: dict) -> None:
+def _base_state(backbone) -> dict:
+    return _clean_base_state(backbone) if hasattr(backbone, "peft_config") else backbone.state_dict()
+
+
+def _write_contents(folder: Path, net, tokenizer, metadata: dict, config: dict, extra_files: dict,
+                    base: str | None) -> None:
     backbone = net.backbone
+    plain = backbone.get_base_model() if hasattr(backbone, "peft_config") else backbone
     with quiet_transformers():
-        if hasattr(backbone, "peft_config"):
-            backbone.get_base_model().save_pretrained(folder / "backbone", state_dict=_clean_base_state(backbone))
-            backbone.save_pretrained(folder / "adapter")
+        if base is not None:  # unchanged base weights: a reference, not a copy (base_reference.py)
+            plain.config.save_pretrained(folder / "backbone")
+            write_reference(folder / "backbone", base, _base_state(backbone))
         else:
-            backbone.save_pretrained(folder / "backbone")
+            plain.save_pretrained(folder / "backbone", state_dict=_base_state(backbone))
+        if hasattr(backbone, "peft_config"):
+            backbone.save_pretrained(folder / "adapter")
         tokenizer.save_pretrained(folder / "backbone")
     head = getattr(net, HEAD_NAME)
     save_file({k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, folder / "head.safetensors")
@@ -55,8 +66,10 @@ def _write_contents(folder: Path, net, tokenizer, metadata: dict, config: dict, 
         shutil.copy2(source, folder / name)
 
 
-def save_model_folder(path, net, tokenizer, metadata: dict, config: dict, extra_files: dict[str, Path] = ()) -> Path:
-    """Write ``net`` (a TaskModel-like module) atomically to ``path``.
+def save_model_folder(path, net, tokenizer, metadata: dict, config: dict, extra_files: dict[str, Path] = (),
+                      base: str | None = None) -> Path:
+    """Write ``net`` (a TaskModel-like module) atomically to ``path``. ``base``: the checkpoint the
+    backbone's weights are unchanged from, kept as a reference instead of a copy.
 
     The model is written to a temporary sibling first; only when that is complete are the run's
     other files in ``path`` (metrics.jsonl, checkpoints/, logs) moved across and the folders
@@ -67,7 +80,7 @@ def save_model_folder(path, net, tokenizer, metadata: dict, config: dict, extra_
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
     try:
-        _write_contents(tmp, net, tokenizer, metadata, config, dict(extra_files))
+        _write_contents(tmp, net, tokenizer, metadata, config, dict(extra_files), base)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -133,7 +146,11 @@ def load_model_folder(path, build_net):
         net = OnnxNet(path / ONNX_FILE, meta["pooling"], meta.get("unit_features", False))
         return net.eval(), load_tokenizer(str(path / TOKENIZER_DIR), arch), meta, config
     tokenizer = load_tokenizer(str(path / "backbone"), arch)
-    backbone = load_backbone(str(path / "backbone"), arch, tokenizer.pad_token_id)
+    reference = read_reference(path / "backbone")
+    if reference is not None:
+        backbone = load_referenced_backbone(path, reference, arch, tokenizer.pad_token_id, _base_state)
+    else:
+        backbone = load_backbone(str(path / "backbone"), arch, tokenizer.pad_token_id)
     if (path / "adapter").exists():
         from peft import PeftModel
 
