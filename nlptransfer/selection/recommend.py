@@ -15,7 +15,9 @@ from ..config import RunConfig, TrainConfig
 from ..errors import ConfigError
 from ..strategies import STRATEGIES
 from ..task_types import task_type
+from .costs import measure_cost
 from .recommendation import Candidate, Recommendation, choose
+from .sample import TaggedSample, TextSample
 
 __all__ = ["recommend", "parse_budget"]
 
@@ -70,8 +72,6 @@ def recommend(task: str, train, validation=None, *, models=("minilm-l6",), strat
         scores, batch, built_pooling = data.score(model, config, accelerator, seed)
         checkpoints.append({"model": model, **scores})
         for name in names:
-            from .costs import measure_cost
-
             cost = measure_cost(model, name, data.num_labels, batch, data.n_train, data.n_validation, config,
                                 accelerator, pooling=built_pooling)
             candidates.append(Candidate(model, name, _predicted(name, scores), cost.seconds, cost.memory_mb,
@@ -103,10 +103,6 @@ def _predicted(strategy_name: str, scores: dict) -> tuple[float, float | None]:
 
 def _read(run: RunConfig, train, validation, sample_size: int, seed: int):
     if task_type(run.task).classification:
-        from .sample import TextSample
-
         return TextSample(run, train, validation, sample_size, seed)
-    from .sample import TaggedSample
-
     return TaggedSample(run, train, validation, max(20, math.ceil(sample_size / 4)), seed)
 
