@@ -6,20 +6,18 @@ each word, so expect several F1 points below an encoder of the same size on NER.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from ..config import RunConfig, TrainConfig
 from ..data.tagged_table import TaggedTable
 from ..data.word_splitting import split_words
-from ..strategies import merge_adapter
-from .fitted import Fitted, exposes_fitted, save_fitted
+from .fitted import Fitted, SavedModelMethods, exposes_fitted
 from .tagging import decode_tags, entities_from_tags, fit_tagging, predict_word_logits, read_tagged, score_tagged
 
 __all__ = ["EntityTagger"]
 
 
 @exposes_fitted()
-class EntityTagger:
+class EntityTagger(SavedModelMethods):
     """Fine-tune a pretrained transformer for named-entity recognition.
 
     model: hub id, local folder or alias (``minilm-l6`` works offline).
@@ -108,21 +106,3 @@ class EntityTagger:
         ``extra_metrics``: ``evaluate`` modules, fed lists of IOB2 tags, reported as ``name/key``."""
         return score_tagged(self.fitted_, self.read(data, name), name, extra_metrics=extra_metrics)
 
-    # -- export ----------------------------------------------------------------------------------
-    def merge(self) -> "EntityTagger":
-        """Fold a LoRA adapter into the backbone weights; no-op for other strategies."""
-        merge_adapter(self.fitted_.net)
-        return self
-
-    def save(self, path, *, self_contained: bool = False) -> Path:
-        """Write the fitted tagger to the folder ``path`` (replaced atomically). Frozen and LoRA
-        models keep a checked reference to their base checkpoint instead of a copy of its weights,
-        unless ``self_contained``."""
-        return save_fitted(self.fitted_, path, self_contained)
-
-    def export(self, path, *, quantize: str | None = None, overwrite: bool = False) -> Path:
-        """Write an ONNX copy to the folder ``path`` (``quantize="int8"`` for int8 weights); ``load(path)``
-        returns an estimator that predicts through ONNX Runtime."""
-        from .exporting import export_fitted
-
-        return export_fitted(self.fitted_, path, quantize=quantize, overwrite=overwrite)

@@ -21,7 +21,7 @@ from ..strategies import ParameterCount
 from ..training.processes import process_state
 from ..training.tracking import METRICS_LOG
 
-__all__ = ["Fitted", "record_metrics", "save_fitted", "load_fitted", "exposes_fitted", "load",
+__all__ = ["Fitted", "SavedModelMethods", "record_metrics", "save_fitted", "load_fitted", "exposes_fitted", "load",
            "estimator_class", "ESTIMATORS"]
 
 # kind (TaskType.estimator, and nlptransfer.json's "kind") -> module and class, imported on use
@@ -98,6 +98,30 @@ def _not_fitted(estimator, name: str):
     if name == "fitted_" or isinstance(getattr(type(estimator), name, None), property):
         raise AttributeError(f"this {type(estimator).__name__} is not fitted yet: call fit() or nlptransfer.load().")
     raise AttributeError(f"{type(estimator).__name__!r} object has no attribute {name!r}")
+
+
+class SavedModelMethods:
+    """merge, save and export, shared by every estimator (each holds its record in ``fitted_``)."""
+
+    def merge(self):
+        """Fold a LoRA adapter into the backbone weights (for export); no-op for other strategies."""
+        from ..strategies import merge_adapter
+
+        merge_adapter(self.fitted_.net)
+        return self
+
+    def save(self, path, *, self_contained: bool = False) -> Path:
+        """Write the fitted model to the folder ``path`` (replaced atomically). Frozen and LoRA
+        models keep a checked reference to their base checkpoint instead of a copy of its weights,
+        unless ``self_contained``."""
+        return save_fitted(self.fitted_, path, self_contained)
+
+    def export(self, path, *, quantize: str | None = None, overwrite: bool = False) -> Path:
+        """Write an ONNX copy to the folder ``path`` (``quantize="int8"`` for int8 weights);
+        ``load(path)`` returns an estimator that predicts through ONNX Runtime."""
+        from .exporting import export_fitted
+
+        return export_fitted(self.fitted_, path, quantize=quantize, overwrite=overwrite)
 
 
 def record_metrics(fitted: Fitted, name: str, metrics: dict) -> dict:

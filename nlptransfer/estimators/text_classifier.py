@@ -6,16 +6,14 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 
 from ..config import RunConfig, TrainConfig
 from ..data.text_table import TextTable, read_text_table
 from ..evaluation.harness import predicted_labels
-from ..strategies import merge_adapter
 from .classification import as_texts, fit_classification, predict_proba, score_texts, warn_if_trained_on
-from .fitted import Fitted, exposes_fitted, save_fitted
+from .fitted import Fitted, SavedModelMethods, exposes_fitted
 
 __all__ = ["TextClassifier"]
 
@@ -23,7 +21,7 @@ __all__ = ["TextClassifier"]
 @exposes_fitted(positive_label_=("positive_label", "spam: the class the threshold is about"),
                 threshold_=("threshold", "spam: a text is positive when p(positive) >= threshold_"),
                 temperature_=("temperature", "softmax temperature fitted on validation, or None"))
-class TextClassifier:
+class TextClassifier(SavedModelMethods):
     """Fine-tune a pretrained transformer to classify texts.
 
     model: hub id, local folder or alias (``minilm-l6`` works offline).
@@ -100,21 +98,3 @@ class TextClassifier:
         warn_if_trained_on(self.fitted_, table.texts, table.source, name)
         return score_texts(self.fitted_, table, name, extra_metrics=extra_metrics)
 
-    # -- export ----------------------------------------------------------------------------------
-    def merge(self) -> "TextClassifier":
-        """Fold a LoRA adapter into the backbone weights (for export); no-op for other strategies."""
-        merge_adapter(self.fitted_.net)
-        return self
-
-    def save(self, path, *, self_contained: bool = False) -> Path:
-        """Write the fitted model to the folder ``path`` (replaced atomically). Frozen and LoRA
-        models keep a checked reference to their base checkpoint instead of a copy of its weights,
-        unless ``self_contained``."""
-        return save_fitted(self.fitted_, path, self_contained)
-
-    def export(self, path, *, quantize: str | None = None, overwrite: bool = False) -> Path:
-        """Write an ONNX copy to the folder ``path`` (``quantize="int8"`` for int8 weights); ``load(path)``
-        returns an estimator that predicts through ONNX Runtime."""
-        from .exporting import export_fitted
-
-        return export_fitted(self.fitted_, path, quantize=quantize, overwrite=overwrite)
