@@ -14,5 +14,5 @@ demo: .venv/.installed  ## fine-tune minilm-l6 on the bundled SMS Spam sample, e
 	HF_HUB_OFFLINE=1 .venv/bin/nlptransfer train --config tasks/configs/spam.yaml progress=false overwrite_output_dir=true
 	.venv/bin/nlptransfer predict out/spam --text "WIN a FREE prize now, text CLAIM to 80080" --text "Running late, see you at 7"
 
-test: .venv/.installed  ## the whole default test suite (CPU, offline, ~10 minutes on 2 cores)
+test: .venv/.installed  ## the whole default test suite (CPU, offline; timings in the README)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider

@@ -15,8 +15,9 @@ pytest.importorskip("onnxruntime")
 CFG = dict(epochs=2, batch_size=8, max_length=32, progress=False, learning_rate=1e-3)
 
 
-@pytest.mark.parametrize("strategy", ["full", "lora"])
-@pytest.mark.parametrize("family", FAMILIES)
+# every family once; LoRA (merged before export) on GPT-2, whose transposed Conv1D weights are the
+# merge most likely to go wrong
+@pytest.mark.parametrize("family, strategy", [(f, "full") for f in FAMILIES] + [("gpt2", "lora")])
 def test_classifier_export_matches_pytorch(family, strategy, tiny_models, assets, tmp_path):
     clf = TextClassifier(tiny_models[family], "spam", strategy, training=TrainConfig(**CFG),
                          output_dir=str(tmp_path / "run")).fit(assets / "spam_train.csv", assets / "spam_validation.csv")
