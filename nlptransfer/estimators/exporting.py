@@ -53,7 +53,8 @@ def export_fitted(fitted, folder, *, quantize: str | None = None, overwrite: boo
     probe = _probe_batch(fitted.tokenizer, fitted.run.training.max_length)
     with torch.no_grad():
         expected = net(**probe).numpy()
-    work = Path(tempfile.mkdtemp(dir=folder.parent if folder.parent.exists() else None, prefix=".export-"))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".export-"))  # beside the target: the rename is atomic
     try:
         graph = work / ONNX_FILE
         with warnings.catch_warnings():  # tracer notes about Python control flow on shapes
@@ -90,7 +91,6 @@ def export_fitted(fitted, folder, *, quantize: str | None = None, overwrite: boo
         (work / "config.yaml").write_text(yaml.safe_dump(config_to_dict(fitted.run), sort_keys=False))
         if folder.exists():
             shutil.rmtree(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
         work.rename(folder)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
