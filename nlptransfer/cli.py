@@ -160,6 +160,12 @@ def _report(args) -> None:
         print(f"report: {write_run_report(path)}")
 
 
+def _column_flags(parser) -> None:
+    """--text-column, --label-column, --tokens-column, --tags-column (default: the run's)."""
+    for column in ("text", "label", "tokens", "tags"):
+        parser.add_argument(f"--{column}-column")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="nlptransfer", description="Transfer learning for NLP tasks.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -179,10 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("model_dir")
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--name", default="test", help="names the metrics-NAME.json/.md files")
-    evaluate.add_argument("--text-column")
-    evaluate.add_argument("--label-column")
-    evaluate.add_argument("--tokens-column")
-    evaluate.add_argument("--tags-column")
+    _column_flags(evaluate)
     evaluate.set_defaults(fn=_evaluate)
 
     predict = sub.add_parser("predict", help="labels and scores (NER: entities) for texts, one JSON line each")
@@ -225,8 +228,7 @@ def main(argv: list[str] | None = None) -> None:
                                                                       "in sentences)")
     rec.add_argument("--seed", type=int, default=0)
     rec.add_argument("--output-dir", default="out/recommend")
-    for column in ("text", "label", "tokens", "tags"):
-        rec.add_argument(f"--{column}-column")
+    _column_flags(rec)
     rec.add_argument("--config", help="YAML of training options the costs assume (batch size, max_length, ...)")
     rec.add_argument("overrides", nargs="*", help=options_help)
     rec.set_defaults(fn=_recommend)
