@@ -31,6 +31,13 @@ def test_every_checkpoint_and_strategy_is_ranked_and_written(sentiment, tiny_mod
     for c in result.candidates:
         assert c.seconds > 0 and c.memory_mb > 0
         assert (c.steps == 0) == (c.strategy == "frozen")
+    for model in models:  # costs follow what trains: a constant or mixed-up cost fails here
+        cost = {c.strategy: c for c in result.candidates if c.model == model}
+        assert cost["full"].seconds > cost["frozen"].seconds  # hundreds of steps against one read
+        assert cost["full"].memory_mb > cost["lora"].memory_mb  # optimizer state of every weight
+        per_epoch = -(-result.data["train"] // 16)  # batch 16; the rule: 500 steps, 3 to 20 epochs
+        assert cost["full"].epochs == min(max(-(-500 // per_epoch), 3), 20)
+        assert cost["full"].steps == per_epoch * cost["full"].epochs
     saved = json.loads((out / "recommend.json").read_text())
     assert (saved["model"], saved["strategy"]) == (result.model, result.strategy)
     assert f"Train {result.strategy} on {result.model}" in (out / "recommend.md").read_text()
