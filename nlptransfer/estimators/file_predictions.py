@@ -14,6 +14,7 @@ never leaves half an output over a good one; an existing output is refused unles
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import os
 import tempfile
@@ -83,7 +84,7 @@ def _conll_chunks(path: Path) -> Iterator[list[dict]]:
     """Sentences as {"lines": the original lines, "tokens": the first column of each}."""
     chunk, lines = [], []
     with _open_text(path) as f:
-        for line in list(f) + ["\n"]:
+        for line in itertools.chain(f, ["\n"]):  # streamed; the blank line closes the last sentence
             line = line.rstrip("\r\n")
             if line.strip() and not line.startswith("-DOCSTART-"):
                 lines.append(line)
