@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import torch
-from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler
 from transformers import DataCollatorWithPadding
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
@@ -93,14 +93,24 @@ def encode_texts(tokenizer, texts: list[str], max_length: int, labels: list[int]
                             return_overflowing_tokens=True, return_attention_mask=False)
         groups = list(encoded["overflow_to_sample_mapping"])
         rows = [labels[g] for g in groups] if labels is not None else None
-        return EncodedDataset(encoded["input_ids"], rows, groups=groups, text_labels=labels, over_limit=len(long))
+        return EncodedDataset(_never_empty(tokenizer, encoded["input_ids"]), rows, groups=groups, text_labels=labels, over_limit=len(long))
     ids = tokenizer(texts, truncation=True, max_length=max_length, return_attention_mask=False)["input_ids"]
     if long and long_texts == "head_tail":
         before, after = _special_tokens(tokenizer)
         head = budget // 4
         for i in long:
             ids[i] = before + bare[i][:head] + bare[i][len(bare[i]) - (budget - head):] + after
-    return EncodedDataset(ids, labels, over_limit=len(long))
+    return EncodedDataset(_never_empty(tokenizer, ids), labels, over_limit=len(long))
+
+
+def _never_empty(tokenizer, ids: list[list[int]]) -> list[list[int]]:
+    """An empty text is one token long: a tokenizer that adds no special tokens (GPT-2) gives it
+    none, and a row of no tokens would be scored by whatever padding its batch-mates brought."""
+    if all(ids):
+        return ids
+    stand_in = next(t for t in (tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id,
+                                tokenizer.pad_token_id, 0) if t is not None)
+    return [row or [stand_in] for row in ids]
 
 
 def text_collator(tokenizer):
@@ -115,7 +125,9 @@ def train_loader(dataset, batch_size: int, collate, *, generator: torch.Generato
     accelerate gives every process rank 0's generator state and shards the batches, so the order is
     reproducible for a given seed and process count.
     """
-    if group_by_length and hasattr(dataset, "lengths"):
+    if getattr(dataset, "in_order", False):  # rows already shuffled in a structure batches must keep
+        sampler = SequentialSampler(dataset)
+    elif group_by_length and hasattr(dataset, "lengths"):
         sampler = LengthGroupedSampler(batch_size, lengths=dataset.lengths, generator=generator)
     else:
         sampler = RandomSampler(dataset, generator=generator)

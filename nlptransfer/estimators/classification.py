@@ -18,7 +18,7 @@ from ..errors import ConfigError
 from ..evaluation.calibration import apply_temperature, fit_temperature
 from ..evaluation.extra_metrics import compute_extra_metrics
 from ..evaluation.harness import evaluate_classification
-from ..models.inference import extract_features, predict_logits
+from ..models.inference import extract_features, on_device, predict_logits
 from ..models.task_model import build_task_model
 from ..task_types import (TaskType, class_weights, positive_label, selection_score, task_type, text_probabilities,
                           tune_threshold, decide)
@@ -156,7 +156,7 @@ def predict_proba(fitted: Fitted, texts: list[str]) -> np.ndarray:
     """(n_texts, n_classes) probabilities, columns in ``fitted.classes`` order, temperature applied."""
     cfg = fitted.run.training
     accelerator = inference_accelerator()
-    fitted.net.to(accelerator.device)
+    on_device(fitted.net, accelerator.device)
     dataset = encode_texts(fitted.tokenizer, texts, cfg.max_length, long_texts=cfg.long_texts)
     logits = predict_logits(fitted.net, dataset, text_collator(fitted.tokenizer), accelerator, cfg.eval_batch_size)
     positive = fitted.classes.index(fitted.positive_label) if fitted.positive_label is not None else None

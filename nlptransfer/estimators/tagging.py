@@ -17,7 +17,7 @@ from ..data.word_windows import IGNORE, WindowDataset, encode_words, sentence_lo
 from ..evaluation.extra_metrics import compute_extra_metrics
 from ..evaluation.harness import evaluate_entities
 from ..evaluation.metrics import entity_metrics
-from ..models.inference import extract_word_features, predict_logits
+from ..models.inference import extract_word_features, on_device, predict_logits
 from ..models.task_model import build_task_model
 from ..task_types import TASK_TYPES
 from ..training.losses import SummedCrossEntropy
@@ -118,7 +118,7 @@ def predict_word_logits(fitted: Fitted, sentences: list[list[str]]) -> list[torc
     """Per sentence a (words, tags) tensor of logits, each word predicted once."""
     cfg = fitted.run.training
     accelerator = inference_accelerator()
-    fitted.net.to(accelerator.device)
+    on_device(fitted.net, accelerator.device)
     dataset = encode_tagged(fitted.tokenizer, TaggedTable(sentences, None, "input"), None, cfg)
     logits = predict_logits(fitted.net, dataset, tag_collator(fitted.tokenizer), accelerator, cfg.eval_batch_size)
     return sentence_logits(logits, dataset)

@@ -20,6 +20,8 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from ..evaluation.harness import predicted_labels
+
 __all__ = ["build_app"]
 
 
@@ -71,10 +73,11 @@ def _predictor(model):
     if model.task == "ner":
         return lambda texts: [{"entities": entities} for entities in model.predict(texts)]
 
-    def classify(texts):
+    def classify(texts):  # one forward pass: the labels come from the same probabilities
         proba = model.predict_proba(texts)
+        labels = predicted_labels(proba, model.classes_, model.positive_label_, model.threshold_)
         return [{"label": label, "scores": {c: round(float(p), 6) for c, p in zip(model.classes_, row)}}
-                for label, row in zip(model.predict(texts), proba)]
+                for label, row in zip(labels, proba)]
 
     return classify
 
