@@ -1,10 +1,10 @@
 """Text pairs for contrastive training: same label close, different labels apart.
 
 Pairs are sampled as SetFit's "oversampling" does: half positive (same label), half negative,
-every text in turn the first member, so each text appears about equally often. A batch holds
+every text in turn the first member, so each text appears about equally often; unlike SetFit, a
+batch's pairs are drawn among the batch-size texts of one block (``sample_pairs``). A batch holds
 pair indices; its collator tokenises nothing (the texts were tokenised once) and sends each
-distinct text of the batch through the encoder once, however many pairs it is in, which with a
-few labelled texts (each in dozens of pairs) halves the work.
+distinct text of the batch through the encoder once, however many pairs it is in.
 """
 from __future__ import annotations
 
@@ -22,27 +22,39 @@ def default_pair_budget(n_texts: int, per_text: int = 20, cap: int = 2000) -> in
     return int(min(max(per_text * n_texts, 64), cap))
 
 
-def sample_pairs(labels: list[int], n_pairs: int, seed: int) -> list[tuple[int, int, float]]:
-    """``n_pairs`` (i, j, target): target 1.0 for the same label, 0.0 for different labels;
-    alternately positive and negative, anchors cycling through a shuffled order of the texts."""
+def sample_pairs(labels: list[int], n_pairs: int, seed: int, block: int) -> list[tuple[int, int, float]]:
+    """``n_pairs`` (i, j, target): target 1.0 for the same label, 0.0 for different labels.
+
+    Pairs come in blocks of ``block`` (the batch size: the loader keeps them in order), each drawn
+    among ``block`` texts of a shuffled pass over the data: every member is an anchor in turn,
+    alternately with a same-label and a different-label partner from the block (from anywhere when
+    the block has none). A batch then sends ``block`` distinct texts through the encoder, where
+    pairs drawn from the whole set would send up to twice as many: half the encoder work at 64
+    texts per class and more, with each text still as often an anchor as any other.
+    """
     rng = np.random.default_rng(seed)
     labels = np.asarray(labels)
     by_label = {c: np.flatnonzero(labels == c) for c in np.unique(labels)}
     others = {c: np.flatnonzero(labels != c) for c in by_label}
-    order = rng.permutation(len(labels))
-    pairs = []
-    for k in range(n_pairs):
-        anchor = int(order[(k // 2) % len(order)])
-        same = k % 2 == 0 or not len(others[labels[anchor]])
-        pool = by_label[labels[anchor]] if same else others[labels[anchor]]
-        if same and len(pool) > 1:
-            pool = pool[pool != anchor]
-        pairs.append((anchor, int(rng.choice(pool)), 1.0 if same else 0.0))
-    return pairs
+    pairs: list[tuple[int, int, float]] = []
+    while len(pairs) < n_pairs:
+        for members in np.array_split(rng.permutation(len(labels)), -(-len(labels) // block)):  # ceil: <= block each
+            for k in range(block):  # a short block cycles its members: batches stay aligned to blocks
+                anchor = int(members[k % len(members)])
+                same = k % 2 == 0 or not len(others[labels[anchor]])
+                pool = members[(labels[members] == labels[anchor]) == same]
+                pool = pool[pool != anchor]
+                if not len(pool):
+                    pool = by_label[labels[anchor]] if same else others[labels[anchor]]
+                    pool = pool[pool != anchor] if same and len(pool) > 1 else pool
+                pairs.append((anchor, int(rng.choice(pool)), 1.0 if same else 0.0))
+    return pairs[:n_pairs]
 
 
 class PairDataset(Dataset):
     """Pairs over the rows of an ``EncodedDataset`` (its token ids are reused as they are)."""
+
+    in_order = True  # the loader must keep the blocks ``sample_pairs`` made: they are shuffled already
 
     def __init__(self, encoded, pairs: list[tuple[int, int, float]]):
         self.encoded, self.pairs = encoded, pairs

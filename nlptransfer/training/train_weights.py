@@ -71,7 +71,7 @@ def _train_on_pairs(net, train_set, collate, config, lr, accelerator, run_dir, i
     """SetFit's first phase through our loop: cosine similarity of pooled embeddings regressed to 1
     for same-label pairs and 0 for others, one pass over a bounded pair budget."""
     budget = config.contrastive_pairs or default_pair_budget(len(train_set))
-    pairs = PairDataset(train_set, sample_pairs(train_set.labels, budget, config.seed))
+    pairs = PairDataset(train_set, sample_pairs(train_set.labels, budget, config.seed, block=config.batch_size))
     accelerator.print(f"contrastive: {budget} pairs of {len(train_set)} labelled texts, 1 pass")
     encoder = PairEncoder(net.backbone, net.pooling, net.layer_spec)
     phase = dataclasses.replace(config, epochs=1, early_stopping_patience=None, group_by_length=False)

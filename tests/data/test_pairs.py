@@ -10,7 +10,7 @@ from nlptransfer.data.pairs import PairDataset, default_pair_budget, pair_collat
 
 def test_pairs_are_balanced_labelled_and_spread_over_texts():
     labels = [0] * 6 + [1] * 2 + [2] * 4
-    pairs = sample_pairs(labels, 240, seed=3)
+    pairs = sample_pairs(labels, 240, seed=3, block=4)
     assert len(pairs) == 240
     for i, j, target in pairs:
         assert target == (1.0 if labels[i] == labels[j] else 0.0)
@@ -18,11 +18,23 @@ def test_pairs_are_balanced_labelled_and_spread_over_texts():
     assert sum(t for _, _, t in pairs) == 120  # half positive
     anchors = collections.Counter(i for i, _, _ in pairs)
     assert set(anchors) == set(range(12)) and max(anchors.values()) - min(anchors.values()) <= 2
-    assert sample_pairs(labels, 240, seed=3) == pairs and sample_pairs(labels, 240, seed=4) != pairs
+    assert sample_pairs(labels, 240, seed=3, block=4) == pairs and sample_pairs(labels, 240, seed=4, block=4) != pairs
+
+
+def test_each_batch_of_pairs_draws_on_one_block_of_texts():
+    labels = [0] * 50 + [1] * 50
+    pairs = sample_pairs(labels, 2000, seed=1, block=16)
+    batches = [pairs[k:k + 16] for k in range(0, 2000, 16)]
+    distinct = [len({t for i, j, _ in b for t in (i, j)}) for b in batches]
+    # a block of 16 texts feeds each batch; pairs drawn from all 100 texts would touch ~27
+    assert max(distinct) <= 16 and min(distinct) >= 8
+    assert all(sum(t for _, _, t in b) == 8 for b in batches)  # half positive in every batch
+    partners = collections.Counter(j for _, j, _ in pairs)
+    assert len(partners) == 100  # over the run, every text is somebody's partner
 
 
 def test_single_text_class_and_budget():
-    pairs = sample_pairs([0, 1, 1], 10, seed=0)
+    pairs = sample_pairs([0, 1, 1], 10, seed=0, block=16)
     assert (0, 0, 1.0) in pairs  # the only text of its class pairs with itself, as SetFit's pairs do
     assert default_pair_budget(16) == 320 and default_pair_budget(5000) == 2000 and default_pair_budget(1) == 64
 
@@ -46,4 +58,4 @@ def test_collator_sends_each_distinct_text_once(tiny_models):
 
 @pytest.mark.parametrize("bad", [[0, 0, 0]])
 def test_one_label_still_samples(bad):
-    assert all(t == 1.0 for _, _, t in sample_pairs(bad, 6, seed=0))
+    assert all(t == 1.0 for _, _, t in sample_pairs(bad, 6, seed=0, block=16))
