@@ -102,7 +102,7 @@ def run_ours(dataset, per_class, seed, method) -> dict:
     train, test = _subset(dataset, per_class, seed)
     task = "spam" if DATASETS[dataset][2] else "sentiment"
     if method == "classic":
-        from nlptransfer.comparison.baselines import TfidfClassifier
+        from nlptransfer.models.classic import TfidfClassifier
 
         started = time.perf_counter()
         clf = TfidfClassifier(balanced=False, seed=seed).fit(train["text"].tolist(), train["label"].tolist())

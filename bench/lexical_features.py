@@ -19,7 +19,7 @@ from sklearn.metrics import f1_score
 from sklearn.preprocessing import normalize
 
 import harness
-from nlptransfer.comparison.baselines import TfidfClassifier
+from nlptransfer.models.classic import TfidfClassifier
 from nlptransfer.data.batching import encode_texts, text_collator
 from nlptransfer.models.inference import extract_features
 from nlptransfer.models.task_model import build_task_model

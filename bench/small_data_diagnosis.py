@@ -81,7 +81,7 @@ def run_reference(variant: str, seed: int, data: dict, test, truth) -> dict:
     train, validation = pd.read_csv(data["train"]), pd.read_csv(data["validation"])
     started = time.perf_counter()
     if variant == "classic":
-        from nlptransfer.comparison.baselines import TfidfClassifier
+        from nlptransfer.models.classic import TfidfClassifier
 
         clf = TfidfClassifier(balanced=True, seed=seed).fit(train["text"].tolist(), train["label"].tolist(),
                                                             validation["text"].tolist(), validation["label"].tolist())

@@ -64,7 +64,7 @@ def frozen_ner() -> list[dict]:
     from nlptransfer import TrainConfig
     from nlptransfer.data.tag_schemes import lenient_iob2
     from nlptransfer.data.tagged_table import tag_order
-    from nlptransfer.estimators.tagging import encode_tagged, tag_collator
+    from nlptransfer.data.word_windows import encode_tagged, tag_collator
     from nlptransfer.evaluation.metrics import entity_metrics
     from nlptransfer.models.inference import extract_word_features
     from nlptransfer.models.task_model import build_task_model

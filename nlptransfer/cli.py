@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .config import RunConfig, TrainConfig, describe_options
 from .errors import ConfigError, exit_on_user_error
-from .strategies import STRATEGIES
+from .strategies import NEURAL
 from .task_types import TASK_TYPES
 
 __all__ = ["main"]
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     comp.add_argument("--validation", required=True)
     comp.add_argument("--test", required=True)
     comp.add_argument("--models", default="minilm-l6", help="comma-separated hub ids, folders or aliases")
-    comp.add_argument("--strategies", default=",".join(STRATEGIES), help=f"comma-separated, of {', '.join(STRATEGIES)}")
+    comp.add_argument("--strategies", default=",".join(NEURAL), help=f"comma-separated, of {', '.join(NEURAL)}")
     comp.add_argument("--seeds", type=int, default=3)
     comp.add_argument("--train-fractions", default="1.0", help="e.g. 0.05,0.25,1.0 (learning curve)")
     comp.add_argument("--output-dir", default="out/compare")

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from .errors import ConfigError
-from .strategies import STRATEGIES
+from .strategies import AUTO, STRATEGIES
 from .task_types import TASK_TYPES
 
 __all__ = ["TrainConfig", "RunConfig", "load_run_config", "config_from_command_line", "config_to_dict",
@@ -30,6 +30,21 @@ def _option(default, help: str, *, choices: tuple | None = None, low: float | No
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def parse_budget(value) -> float | None:
+    """Seconds from 90, "90s", "30m" or "2h"; None for no budget."""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        seconds = float(text[:-1]) * units[text[-1]] if text[-1:] in units else float(text)
+    except ValueError:
+        raise ConfigError(f"budget={value!r}: give seconds or a number with s, m or h, such as 30m.") from None
+    if not seconds > 0:
+        raise ConfigError(f"budget={value!r} must be more than zero.")
+    return seconds
 
 
 @dataclass
@@ -90,9 +105,14 @@ class TrainConfig:
                                    "to the base checkpoint")
     logging_steps: int = _option(10, "optimizer steps between rows of metrics.jsonl", low=1)
     report_to: str = _option("none", "also log to tensorboard, mlflow or both (tensorboard,mlflow)")
+    budget: str | None = _option(None, "strategy or model auto: the longest training to wait for, as 90s, 30m or 2h; "
+                                 "none: no limit")
+    auto_candidates: int = _option(2, "strategy or model auto: how many of the ranked candidates to train (the "
+                                   "classic model always trains too)", low=1)
 
     def __post_init__(self):
         _check_fields(self)
+        parse_budget(self.budget)
         for name in self.report_to.split(","):
             if name.strip() not in ("", "none", "tensorboard", "mlflow"):
                 raise ConfigError(f"report_to: unknown tracker {name.strip()!r}; choose from tensorboard, mlflow.")
@@ -103,9 +123,11 @@ class RunConfig:
     """One run of a task script or of ``nlptransfer train``."""
 
     task: str = _option("sentiment", "sentiment, spam or ner", choices=tuple(TASK_TYPES))
-    model: str = _option("minilm-l6", "hub id, local folder or alias (minilm-l6 works offline)")
-    strategy: str = _option("full", "what trains: " + "; ".join(f"{s.name}: {s.trains}" for s in STRATEGIES.values()),
-                            choices=tuple(STRATEGIES))
+    model: str = _option("minilm-l6", "hub id, local folder or alias (minilm-l6 works offline); with strategy auto "
+                         "also auto (the offline aliases) or a comma-separated list of candidates")
+    strategy: str = _option("full", "what trains: " + "; ".join(f"{s.name}: {s.trains}" for s in STRATEGIES.values())
+                            + f"; {AUTO}: rank these, train the best few and keep the best on validation",
+                            choices=(*STRATEGIES, AUTO))
     train: str | None = _option(None, "training data: CSV/TSV(.gz), JSONL; NER: CoNLL or JSONL")
     validation: str | None = _option(None, "validation data: early stopping, threshold, calibration")
     test: str | None = _option(None, "test data, scored after training")
@@ -120,7 +142,7 @@ class RunConfig:
 
     def __post_init__(self):
         _check_fields(self)
-        if self.task == "ner" and STRATEGIES[self.strategy].classification_only:
+        if self.task == "ner" and self.strategy != AUTO and STRATEGIES[self.strategy].classification_only:
             raise ConfigError(f"strategy {self.strategy!r} is for text classification; for ner use one of "
                               f"{', '.join(n for n, s in STRATEGIES.items() if not s.classification_only)}.")
 

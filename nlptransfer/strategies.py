@@ -8,6 +8,11 @@ rate, what trains, and how the loop treats it. A new strategy is a row here plus
     scratch      everything, from random weights: the baseline that shows what pretraining adds
     contrastive  the backbone as a sentence encoder on same/different-label text pairs, then the
                  head on its embeddings (SetFit's recipe); for few labels
+    classic      no transformer: TF-IDF n-grams (NER: word features) + logistic regression, the
+                 baseline every compare trains, and what ``strategy="auto"`` keeps when it wins
+
+``strategy="auto"`` (``AUTO``) is no row: it ranks the rows with ``recommend``, trains the best
+candidates and the classic model, and keeps the best on validation (estimators/auto.py).
 
 Each function works on a ``TaskModel``-like module (``backbone`` and ``classifier_head``) and
 reports what trains the way PEFT does. Nothing here imports torch at load time: the registry is
@@ -21,7 +26,7 @@ from typing import Callable
 
 from .errors import ConfigError
 
-__all__ = ["Strategy", "STRATEGIES", "strategy", "default_learning_rate", "ParameterCount", "count_parameters",
+__all__ = ["Strategy", "STRATEGIES", "AUTO", "NEURAL", "strategy", "default_learning_rate", "ParameterCount", "count_parameters",
            "merge_adapter"]
 
 
@@ -49,6 +54,10 @@ def _freeze_bottom_layers(net, arch, config) -> None:
     for name, param in net.named_parameters():
         depth = layers.depth[name]
         param.requires_grad_(depth is None or depth > frozen)
+
+
+def _no_network(net, arch, config) -> None:
+    raise ConfigError("the classic strategy trains no network (it is fitted by estimators/classic_fit.py).")
 
 
 def _wrap_backbone_with_lora(net, arch, config) -> None:
@@ -79,6 +88,7 @@ class Strategy:
     trains_on_pairs: the backbone first trains on text pairs, then the head on its features.
     head: for those two, the head's default: "sklearn" (LogisticRegression) or "linear".
     classification_only: not for token classification (NER).
+    neural: False for the classic model (no checkpoint, no network); a compare trains it on its own.
     unit_features: the head reads L2-normalised features. Sentence encoders are trained on cosine
         similarity, so the direction carries what they learned and the norm is noise to the head:
         on SMS Spam, contrastive at 8 texts per class gained 6 to 13 points of spam F1 (every
@@ -95,6 +105,7 @@ class Strategy:
     head: str = "sklearn"
     classification_only: bool = False
     unit_features: bool = False
+    neural: bool = True
 
 
 STRATEGIES: dict[str, Strategy] = {
@@ -111,7 +122,11 @@ STRATEGIES: dict[str, Strategy] = {
     "contrastive": Strategy("contrastive", 2e-5, "the backbone on text pairs, then the head on its embeddings",
                             _train_everything, trains_on_pairs=True, classification_only=True,
                             unit_features=True),
+    "classic": Strategy("classic", 0.0, "no transformer: TF-IDF word and character n-grams (NER: word features) "
+                        "+ logistic regression", _no_network, pretrained=False, neural=False),
 }
+AUTO = "auto"
+NEURAL = tuple(name for name, s in STRATEGIES.items() if s.neural)  # what a compare grid trains per checkpoint
 
 
 def strategy(name: str) -> Strategy:

@@ -16,8 +16,9 @@ import time
 
 from nlptransfer import config_from_command_line, exit_on_user_error
 from nlptransfer.data.batching import text_collator
+from nlptransfer.data.splits import read_text_splits
 from nlptransfer.estimators.classification import (calibrate, classification_loss, encode_labelled, predict_proba,
-                                                   read_text_splits, score_texts, text_proba, validation_scorer)
+                                                   score_texts, text_proba, validation_scorer)
 from nlptransfer.estimators.fitted import Fitted, save_fitted
 from nlptransfer.models.inference import extract_features
 from nlptransfer.models.task_model import build_task_model

@@ -14,9 +14,10 @@ import json
 import time
 
 from nlptransfer import ConfigError, config_from_command_line, exit_on_user_error
-from nlptransfer.data.word_windows import sentence_logits
+from nlptransfer.data.splits import read_tagged_splits
+from nlptransfer.data.word_windows import encode_tagged, sentence_logits, tag_collator
 from nlptransfer.estimators.fitted import Fitted, save_fitted
-from nlptransfer.estimators.tagging import decode_tags, encode_tagged, read_tagged_splits, score_tagged, tag_collator
+from nlptransfer.estimators.tagging import decode_tags, score_tagged
 from nlptransfer.evaluation.metrics import entity_metrics
 from nlptransfer.models.inference import extract_word_features
 from nlptransfer.models.task_model import build_task_model

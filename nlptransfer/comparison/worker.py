@@ -22,7 +22,7 @@ def _classic_classification(job: dict) -> tuple[dict, dict]:
     from ..data.text_table import read_text_table
     from ..evaluation.harness import evaluate_classification
     from ..task_types import TASK_TYPES, class_weights, positive_label, tune_threshold
-    from .baselines import TfidfClassifier
+    from ..models.classic import TfidfClassifier
 
     train, val, test = (read_text_table(job[n], name=n) for n in ("train", "validation", "test"))
     task = TASK_TYPES[job["task"]]
@@ -50,7 +50,7 @@ def _classic_classification(job: dict) -> tuple[dict, dict]:
 def _classic_ner(job: dict) -> tuple[dict, dict]:
     from ..data.tagged_table import read_tagged_table
     from ..evaluation.harness import evaluate_entities
-    from .baselines import FeatureTagger
+    from ..models.classic import FeatureTagger
 
     train, val, test = (read_tagged_table(job[n], name=n) for n in ("train", "validation", "test"))
     started = time.perf_counter()
@@ -70,7 +70,8 @@ def _neural(job: dict, run_dir: Path) -> tuple[dict, dict]:
                     training=TrainConfig(**{**job["training"], "progress": False,
                                             "overwrite_output_dir": True}))  # a rerun replaces a failed attempt
     if job["task"] == "ner":
-        from ..estimators.tagging import decode_tags, fit_tagging, predict_word_logits, read_tagged, score_tagged
+        from ..data.splits import read_tagged
+        from ..estimators.tagging import decode_tags, fit_tagging, predict_word_logits, score_tagged
 
         fitted = fit_tagging(run, job["train"], job["validation"])
         test = read_tagged(run, job["test"], "test")

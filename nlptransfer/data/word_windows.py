@@ -16,8 +16,10 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import DataError
+from .tagged_table import TaggedTable
 
-__all__ = ["Window", "WindowDataset", "encode_words", "plan_windows", "word_logits", "sentence_logits", "IGNORE"]
+__all__ = ["Window", "WindowDataset", "encode_words", "encode_tagged", "tag_collator", "plan_windows", "word_logits",
+           "sentence_logits", "IGNORE"]
 
 IGNORE = -100
 
@@ -155,3 +157,19 @@ def word_logits(token_logits: torch.Tensor, dataset: WindowDataset) -> list[torc
         for position, word in window.owned:
             out[window.sentence][word] = token_logits[row, position]
     return out
+
+
+def encode_tagged(tokenizer, table: TaggedTable | None, tags: list[str] | None, config) -> WindowDataset | None:
+    """Windows of whole words with labels on first sub-tokens (``tags`` None: no labels)."""
+    if table is None:
+        return None
+    ids = {t: i for i, t in enumerate(tags)} if tags is not None else None
+    # a tag train never had (validation/test only) has no output to learn: not scored by the loss
+    tag_ids = [[ids.get(t, IGNORE) for t in s] for s in table.tags] if ids is not None else None
+    return encode_words(tokenizer, table.words, config.max_length, config.window_overlap, tag_ids, table.source)
+
+
+def tag_collator(tokenizer):
+    from transformers import DataCollatorForTokenClassification
+
+    return DataCollatorForTokenClassification(tokenizer, label_pad_token_id=IGNORE, return_tensors="pt")

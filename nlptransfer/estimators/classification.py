@@ -6,55 +6,32 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..config import RunConfig
 from ..data.batching import EncodedDataset, count_over_limit, encode_texts, text_collator
-from ..data.text_table import TextTable, check_splits, read_text_table
-from ..errors import ConfigError
+from ..data.splits import TextSplits, read_text_splits
+from ..data.text_table import TextTable
 from ..evaluation.calibration import apply_temperature, fit_temperature
 from ..evaluation.extra_metrics import compute_extra_metrics
 from ..evaluation.harness import evaluate_classification
+from ..models.classic import TfidfClassifier, classic_parameters, is_classic
 from ..models.inference import extract_features, on_device, predict_logits
 from ..models.task_model import build_task_model
-from ..task_types import (TaskType, class_weights, positive_label, selection_score, task_type, text_probabilities,
+from ..task_types import (TaskType, class_weights, selection_score, task_type, text_probabilities,
                           tune_threshold, decide)
+from ..strategies import ParameterCount, strategy
 from ..training.losses import SummedCrossEntropy
 from ..training.processes import inference_accelerator
 from ..training.run_folder import start_run, write_run_records
 from ..training.train_weights import train_weights
 from .fitted import Fitted, record_metrics
 
-__all__ = ["TextSplits", "read_text_splits", "encode_labelled", "text_proba", "validation_scorer",
+__all__ = ["encode_labelled", "text_proba", "validation_scorer",
            "classification_loss", "calibrate",
            "fit_classification", "predict_proba", "score_texts", "warn_if_trained_on", "as_texts"]
-
-
-@dataclass(frozen=True)
-class TextSplits:
-    train: TextTable
-    validation: TextTable | None
-    test: TextTable | None
-    classes: list[str]  # from train, in a stable order
-    positive: str | None  # binary tasks: the class the threshold is about
-
-
-def read_text_splits(run: RunConfig, train, validation=None, test=None) -> TextSplits:
-    """Read and check every split given, before any model loads: errors name the file, row and
-    column; labels of other splits must occur in train."""
-    task = task_type(run.task)
-    if not task.classification:
-        raise ConfigError(f"task {run.task!r} is not text classification: use EntityTagger (tasks/tagging.py).")
-    read = lambda source, name: read_text_table(source, run.text_column, run.label_column, name=name)  # noqa: E731
-    train_t = read(train, "train")
-    others = {name: read(source, name) if source is not None else None
-              for name, source in (("validation", validation), ("test", test))}
-    classes = check_splits(train_t, others)
-    return TextSplits(train_t, others["validation"], others["test"], classes,
-                      positive_label(task, classes, train_t.labels, train_t.source))
 
 
 def encode_labelled(tokenizer, table: TextTable | None, classes: list[str], config, name: str = "train",
@@ -119,6 +96,8 @@ def fit_classification(run: RunConfig, train, validation=None) -> Fitted:
     cfg, task = run.training, task_type(run.task)
     splits = read_text_splits(run, train, validation)
     accelerator, run_dir = start_run(run)
+    if not strategy(run.strategy).neural:
+        return _fit_classic(run, splits, accelerator, run_dir)
     built = build_task_model(run.model, len(splits.classes), run.strategy, cfg)
     accelerator.print(f"{run.strategy}: {built.parameters}")
     train_set = encode_labelled(built.tokenizer, splits.train, splits.classes, cfg, "train", accelerator.print)
@@ -152,8 +131,35 @@ def fit_classification(run: RunConfig, train, validation=None) -> Fitted:
     return fitted
 
 
+def _fit_classic(run: RunConfig, splits: TextSplits, accelerator, run_dir) -> Fitted:
+    """The classic strategy: TF-IDF + logistic regression (C chosen on validation), then the same
+    calibration and threshold as every strategy, in the same record."""
+    task = task_type(run.task)
+    weighted = class_weights(task, [splits.classes.index(y) for y in splits.train.labels], len(splits.classes),
+                             run.training.class_weights) is not None
+    run, val = dataclasses.replace(run, model="classic"), splits.validation  # no checkpoint behind it
+    started = time.perf_counter()
+    model = TfidfClassifier(weighted, seed=run.training.seed).fit(splits.train.texts, splits.train.labels,
+                                                                  val.texts if val else None, val.labels if val else None)
+    n = classic_parameters(model)
+    fitted = Fitted(kind="text-classifier", run=run, net=model, tokenizer=None, model_type="classic",
+                    classes=splits.classes, parameters=ParameterCount(n, n), positive_label=splits.positive,
+                    history=[{"epoch": 1, "head": f"TF-IDF + LogisticRegression(C={model.c_:g})"}], run_dir=run_dir,
+                    train_seconds=time.perf_counter() - started, train_texts=frozenset(splits.train.texts))
+    accelerator.print(f"classic: TF-IDF word and character n-grams, LogisticRegression C={model.c_:g}, {n:,} weights")
+    val_proba = predict_proba(fitted, val.texts) if val is not None else None
+    temperature, threshold, val_proba = calibrate(run, splits, val_proba)
+    fitted = dataclasses.replace(fitted, temperature=temperature, threshold=threshold)
+    write_run_records(run_dir, run, fitted.history, accelerator)
+    if val is not None:
+        score_texts(fitted, val, "validation", val_proba)
+    return fitted
+
+
 def predict_proba(fitted: Fitted, texts: list[str]) -> np.ndarray:
     """(n_texts, n_classes) probabilities, columns in ``fitted.classes`` order, temperature applied."""
+    if is_classic(fitted.net):  # reads the texts themselves, not token ids
+        return apply_temperature(fitted.net.predict_proba(texts, fitted.classes), fitted.temperature)
     cfg = fitted.run.training
     accelerator = inference_accelerator()
     on_device(fitted.net, accelerator.device)
@@ -180,9 +186,10 @@ def score_texts(fitted: Fitted, table: TextTable, name: str, proba: np.ndarray |
     if unseen:
         metrics["unseen_labels"] = unseen
     cfg = fitted.run.training  # what the model saw of these texts (TF-IDF baselines see all of them)
-    metrics.update(max_length=cfg.max_length, long_texts=cfg.long_texts,
-                   texts_over_max_length=count_over_limit(fitted.tokenizer, table.texts, cfg.max_length),
-                   train_texts_over_max_length=fitted.train_over_max_length)
+    if fitted.tokenizer is not None:
+        metrics.update(max_length=cfg.max_length, long_texts=cfg.long_texts,
+                       texts_over_max_length=count_over_limit(fitted.tokenizer, table.texts, cfg.max_length),
+                       train_texts_over_max_length=fitted.train_over_max_length)
     if fitted.temperature is not None:
         metrics["temperature"] = fitted.temperature
     if extra_metrics:

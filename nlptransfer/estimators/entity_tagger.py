@@ -10,8 +10,10 @@ import dataclasses
 from ..config import RunConfig, TrainConfig
 from ..data.tagged_table import TaggedTable
 from ..data.word_splitting import split_words
+from .auto import fit_auto, is_auto
 from .fitted import Fitted, SavedModelMethods, exposes_fitted
-from .tagging import decode_tags, entities_from_tags, fit_tagging, predict_word_logits, read_tagged, score_tagged
+from ..data.splits import read_tagged
+from .tagging import decode_tags, entities_from_tags, fit_tagging, predict_word_logits, score_tagged
 
 __all__ = ["EntityTagger"]
 
@@ -21,7 +23,8 @@ class EntityTagger(SavedModelMethods):
     """Fine-tune a pretrained transformer for named-entity recognition.
 
     model: hub id, local folder or alias (``minilm-l6`` works offline).
-    strategy: "full", "frozen" (cached word features + linear or scikit-learn head), "lora" or "scratch".
+    strategy: "full", "frozen" (cached word features + linear or scikit-learn head), "lora", "partial",
+        "scratch", "classic" (a word-feature logistic-regression tagger) or "auto" (see ``TextClassifier``).
     Data: CoNLL column files, JSONL with ``tokens``/``tags`` lists, a DataFrame or a Dataset.
     IOB1 and BIOES tags are converted to IOB2; invalid sequences are errors unless ``repair_tags``.
 
@@ -51,7 +54,13 @@ class EntityTagger(SavedModelMethods):
 
     def fit(self, train, validation=None) -> "EntityTagger":
         """Train on ``train``; ``validation`` (entity F1) drives early stopping."""
-        self.fitted_ = fit_tagging(self._run_config(), train, validation)
+        run = self._run_config()
+        if is_auto(run):  # rank, train the best few and the classic tagger, keep the best on validation
+            self.fitted_, self.auto_ = fit_auto(run, train, validation, fit_tagging, dict(
+                tokens_column=self.tokens_column, tags_column=self.tags_column,
+                tag_column_index=self.tag_column_index, repair_tags=self.repair_tags))
+        else:
+            self.fitted_ = fit_tagging(run, train, validation)
         return self
 
     @classmethod

@@ -45,6 +45,9 @@ def export_fitted(fitted, folder, *, quantize: str | None = None, overwrite: boo
         raise ConfigError(f"quantize={quantize!r}: choose int8, or leave it out for float32.")
     if isinstance(fitted.net, OnnxNet):
         raise ConfigError("this model is already exported; export from the saved PyTorch folder.")
+    if fitted.tokenizer is None:
+        raise ConfigError("a classic (TF-IDF) model has no network to export: its saved folder is already small "
+                          "and predicts in milliseconds on CPU; copy the folder instead.")
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()) and not overwrite:
         raise ConfigError(f"--output-dir '{folder}' is not empty; pass --overwrite to replace it.")

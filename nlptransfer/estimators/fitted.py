@@ -148,6 +148,8 @@ def save_fitted(fitted: Fitted, path, self_contained: bool = False) -> Path:
             "unit_features": net.unit_features,
             "merged": fitted.strategy == "lora" and not hasattr(net.backbone, "peft_config"),
             "parameters": dataclasses.asdict(fitted.parameters)}
+    if fitted.tokenizer is None:  # the classic strategy: no network (models/classic.py)
+        meta["format"] = "classic"
     if fitted.kind == "text-classifier":
         meta.update(positive_label=fitted.positive_label, threshold=fitted.threshold, temperature=fitted.temperature)
     # The run's records travel with the model (when the run folder is the save folder, they stay).

@@ -3,22 +3,25 @@ windows, train on first sub-tokens, decode one IOB2 tag per word, score strictly
 ``fit_tagging`` runs them in order; ``tasks/tagging.py`` runs the same steps written out."""
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..config import RunConfig
 from ..data.tag_schemes import lenient_iob2
-from ..data.tagged_table import TaggedTable, check_tag_splits, read_tagged_table
-from ..data.word_windows import IGNORE, WindowDataset, encode_words, sentence_logits
+from ..data.splits import TaggedSplits, read_tagged_splits
+from ..data.tagged_table import TaggedTable
+from ..data.word_windows import encode_tagged, sentence_logits, tag_collator
 from ..evaluation.extra_metrics import compute_extra_metrics
 from ..evaluation.harness import evaluate_entities
 from ..evaluation.metrics import entity_metrics
+from ..models.classic import FeatureTagger, classic_parameters, is_classic
 from ..models.inference import extract_word_features, on_device, predict_logits
 from ..models.task_model import build_task_model
+from ..strategies import ParameterCount, strategy
 from ..task_types import TASK_TYPES
 from ..training.losses import SummedCrossEntropy
 from ..training.processes import inference_accelerator
@@ -26,50 +29,7 @@ from ..training.run_folder import start_run, write_run_records
 from ..training.train_weights import train_weights
 from .fitted import Fitted, record_metrics
 
-__all__ = ["TaggedSplits", "read_tagged_splits", "encode_tagged", "tag_collator", "decode_tags",
-           "fit_tagging", "predict_word_logits", "score_tagged", "entities_from_tags"]
-
-
-@dataclass(frozen=True)
-class TaggedSplits:
-    train: TaggedTable
-    validation: TaggedTable | None
-    test: TaggedTable | None
-    tags: list[str]  # IOB2 tags of train, "O" first
-
-
-def read_tagged(run: RunConfig, source, name: str) -> TaggedTable:
-    """One split as IOB2-tagged words, read with the run's column settings."""
-    if isinstance(source, TaggedTable):
-        return source
-    return read_tagged_table(source, run.tokens_column, run.tags_column, tag_index=run.tag_column_index,
-                             name=name, repair=run.repair_tags)
-
-
-def read_tagged_splits(run: RunConfig, train, validation=None, test=None) -> TaggedSplits:
-    """Read and check every split given, before any model loads; errors name the file, sentence
-    and token."""
-    train_t = read_tagged(run, train, "train")
-    others = {name: read_tagged(run, source, name) if source is not None else None
-              for name, source in (("validation", validation), ("test", test))}
-    tags = check_tag_splits(train_t, others)
-    return TaggedSplits(train_t, others["validation"], others["test"], tags)
-
-
-def encode_tagged(tokenizer, table: TaggedTable | None, tags: list[str] | None, config) -> WindowDataset | None:
-    """Windows of whole words with labels on first sub-tokens (``tags`` None: no labels)."""
-    if table is None:
-        return None
-    ids = {t: i for i, t in enumerate(tags)} if tags is not None else None
-    # a tag train never had (validation/test only) has no output to learn: not scored by the loss
-    tag_ids = [[ids.get(t, IGNORE) for t in s] for s in table.tags] if ids is not None else None
-    return encode_words(tokenizer, table.words, config.max_length, config.window_overlap, tag_ids, table.source)
-
-
-def tag_collator(tokenizer):
-    from transformers import DataCollatorForTokenClassification
-
-    return DataCollatorForTokenClassification(tokenizer, label_pad_token_id=IGNORE, return_tensors="pt")
+__all__ = ["decode_tags", "fit_tagging", "predict_word_logits", "score_tagged", "entities_from_tags"]
 
 
 def decode_tags(logits_per_sentence: list[torch.Tensor], tags: list[str]):
@@ -89,6 +49,8 @@ def fit_tagging(run: RunConfig, train, validation=None) -> Fitted:
     cfg = run.training
     splits = read_tagged_splits(run, train, validation)
     accelerator, run_dir = start_run(run)
+    if not strategy(run.strategy).neural:
+        return _fit_classic(run, splits, accelerator, run_dir)
     built = build_task_model(run.model, len(splits.tags), run.strategy, cfg, pooling="none")
     accelerator.print(f"{run.strategy}: {built.parameters}")
     train_set = encode_tagged(built.tokenizer, splits.train, splits.tags, cfg)
@@ -114,8 +76,28 @@ def fit_tagging(run: RunConfig, train, validation=None) -> Fitted:
     return fitted
 
 
+def _fit_classic(run: RunConfig, splits: TaggedSplits, accelerator, run_dir) -> Fitted:
+    """The classic strategy: a word-feature logistic-regression tagger (C chosen on validation)."""
+    run, val = dataclasses.replace(run, model="classic"), splits.validation  # no checkpoint behind it
+    started = time.perf_counter()
+    model = FeatureTagger(seed=run.training.seed).fit(splits.train.words, splits.train.tags,
+                                                      val.words if val else None, val.tags if val else None)
+    n = classic_parameters(model)
+    fitted = Fitted(kind="entity-tagger", run=run, net=model, tokenizer=None, model_type="classic",
+                    classes=splits.tags, parameters=ParameterCount(n, n), run_dir=run_dir,
+                    history=[{"epoch": 1, "head": f"word features + LogisticRegression(C={model.c_:g})"}],
+                    train_seconds=time.perf_counter() - started)
+    accelerator.print(f"classic: word-feature tagger, LogisticRegression C={model.c_:g}, {n:,} weights")
+    write_run_records(run_dir, run, fitted.history, accelerator)
+    if val is not None:
+        score_tagged(fitted, val, "validation")
+    return fitted
+
+
 def predict_word_logits(fitted: Fitted, sentences: list[list[str]]) -> list[torch.Tensor]:
     """Per sentence a (words, tags) tensor of logits, each word predicted once."""
+    if is_classic(fitted.net):  # log-probabilities: their softmax gives the probabilities back
+        return [torch.as_tensor(x, dtype=torch.float32) for x in fitted.net.word_log_proba(sentences, fitted.classes)]
     cfg = fitted.run.training
     accelerator = inference_accelerator()
     on_device(fitted.net, accelerator.device)

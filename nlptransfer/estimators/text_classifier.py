@@ -12,6 +12,7 @@ import numpy as np
 from ..config import RunConfig, TrainConfig
 from ..data.text_table import TextTable, read_text_table
 from ..evaluation.harness import predicted_labels
+from .auto import fit_auto, is_auto
 from .classification import as_texts, fit_classification, predict_proba, score_texts, warn_if_trained_on
 from .fitted import Fitted, SavedModelMethods, exposes_fitted
 
@@ -26,8 +27,12 @@ class TextClassifier(SavedModelMethods):
 
     model: hub id, local folder or alias (``minilm-l6`` works offline).
     task: "sentiment" (any number of classes) or "spam" (binary, imbalance-aware).
-    strategy: "full", "frozen" (cached features + linear or scikit-learn head), "lora", or "scratch"
-        (random weights: the baseline that shows what pretraining adds).
+    strategy: "full", "frozen" (cached features + linear or scikit-learn head), "lora", "partial",
+        "contrastive" (few labels), "scratch" (random weights: the baseline that shows what pretraining
+        adds), "classic" (TF-IDF + logistic regression, no transformer), or "auto": rank the candidates
+        with ``recommend``, train the best ``training.auto_candidates`` within ``training.budget`` and
+        the classic model, keep the best on validation (``auto_`` says what trained and why).
+        ``model="auto"`` (the offline aliases) or "a,b,c" makes the checkpoint a candidate too.
     training: hyperparameters (``TrainConfig``); defaults suit a few thousand examples.
     output_dir: run folder for the resolved config, history and metrics (default runs/TASK-STRATEGY-TIME).
 
@@ -55,7 +60,12 @@ class TextClassifier(SavedModelMethods):
     def fit(self, train, validation=None) -> "TextClassifier":
         """Train on ``train`` (path, DataFrame or Dataset); ``validation`` drives early stopping
         and, for spam, the decision threshold."""
-        self.fitted_ = fit_classification(self._run_config(), train, validation)
+        run = self._run_config()
+        if is_auto(run):  # rank, train the best few and the classic model, keep the best on validation
+            self.fitted_, self.auto_ = fit_auto(run, train, validation, fit_classification,
+                                                dict(text_column=self.text_column, label_column=self.label_column))
+        else:
+            self.fitted_ = fit_classification(run, train, validation)
         return self
 
     @classmethod

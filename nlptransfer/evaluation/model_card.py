@@ -44,8 +44,9 @@ def model_card(folder: str | Path) -> str:
     history = json.loads((folder / "history.json").read_text()) if (folder / "history.json").exists() else []
     metrics = _metrics(folder)
     task, primary = meta["task"], PRIMARY.get(meta["task"], "accuracy")
-    base = meta["model"]
-    hub_like = "/" in base and not Path(base).exists()  # a hub id, not a local folder
+    classic = meta.get("format") == "classic"  # no checkpoint behind it
+    base = "no checkpoint" if classic else meta["model"]
+    hub_like = not classic and "/" in base and not Path(base).exists()  # a hub id, not a local folder
     header = ["---", "library_name: nlptransfer", f"pipeline_tag: {PIPELINE_TAG[meta['kind']]}",
               f"tags:{_yaml_list(['nlptransfer', task, meta['strategy']])}"]
     if hub_like:
@@ -60,9 +61,13 @@ def model_card(folder: str | Path) -> str:
     training = config.get("training") or config  # config.yaml holds the training settings at its top level
     count = meta["parameters"]
     lines = header + ["", f"# {folder.name}", "",
-                      f"A {task} model fine-tuned with [nlptransfer](https://pypi.org/project/nlptransfer/) from "
-                      f"`{base}` with the `{meta['strategy']}` strategy.", "",
+                      (f"A {task} model trained with [nlptransfer](https://pypi.org/project/nlptransfer/)'s `classic` "
+                       f"strategy: no transformer, {history[0]['head'] if history else 'logistic regression'}."
+                       if classic else
+                       f"A {task} model fine-tuned with [nlptransfer](https://pypi.org/project/nlptransfer/) from "
+                       f"`{base}` with the `{meta['strategy']}` strategy."), "",
                       "## Model", "",
+                      "- base model: none" if classic else
                       f"- base model: `{base}` ({meta['model_type']}), pooling: {meta.get('pooling')}",
                       f"- strategy: `{meta['strategy']}`; trainable parameters {count['trainable']:,} of "
                       f"{count['total']:,} ({100 * count['trainable'] / max(count['total'], 1):.2f}%)",

@@ -27,12 +27,13 @@ from safetensors.torch import load_file, save_file
 from ..errors import ConfigError, ModelLoadError
 from .architectures import HEAD_NAME, architecture_for
 from .base_reference import load_referenced_backbone, read_reference, write_reference
+from .classic import CLASSIC_FILES, is_classic, load_classic, save_classic
 from .pretrained import load_backbone, load_tokenizer, quiet_transformers
 
 __all__ = ["save_model_folder", "load_model_folder", "read_metadata", "FORMAT_VERSION", "MODEL_ENTRIES"]
 
 FORMAT_VERSION = 1
-MODEL_ENTRIES = ("nlptransfer.json", "config.yaml", "backbone", "adapter", "head.safetensors")
+MODEL_ENTRIES = ("nlptransfer.json", "config.yaml", "backbone", "adapter", "head.safetensors", *CLASSIC_FILES)
 
 
 def _clean_base_state(peft_backbone) -> dict:
@@ -47,6 +48,17 @@ def _base_state(backbone) -> dict:
 
 def _write_contents(folder: Path, net, tokenizer, metadata: dict, config: dict, extra_files: dict,
                     base: str | None) -> None:
+    if is_classic(net):
+        save_classic(net, folder)
+    else:
+        _write_network(folder, net, tokenizer, base)
+    (folder / "nlptransfer.json").write_text(json.dumps({"format_version": FORMAT_VERSION, **metadata}, indent=2))
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    for name, source in extra_files.items():
+        shutil.copy2(source, folder / name)
+
+
+def _write_network(folder: Path, net, tokenizer, base: str | None) -> None:
     backbone = net.backbone
     plain = backbone.get_base_model() if hasattr(backbone, "peft_config") else backbone
     with quiet_transformers():
@@ -60,10 +72,6 @@ def _write_contents(folder: Path, net, tokenizer, metadata: dict, config: dict, 
         tokenizer.save_pretrained(folder / "backbone")
     head = getattr(net, HEAD_NAME)
     save_file({k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, folder / "head.safetensors")
-    (folder / "nlptransfer.json").write_text(json.dumps({"format_version": FORMAT_VERSION, **metadata}, indent=2))
-    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    for name, source in extra_files.items():
-        shutil.copy2(source, folder / name)
 
 
 def save_model_folder(path, net, tokenizer, metadata: dict, config: dict, extra_files: dict[str, Path] = (),
@@ -126,7 +134,8 @@ def read_metadata(path) -> dict:
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise ModelLoadError(f"{path} was saved by a newer nlptransfer (format {meta['format_version']}); upgrade "
                              f"nlptransfer to load it.")
-    needed = ("model.onnx", "tokenizer") if meta.get("format") == "onnx" else ("backbone", "head.safetensors")
+    needed = {"onnx": ("model.onnx", "tokenizer"), "classic": CLASSIC_FILES}.get(meta.get("format"),
+                                                                             ("backbone", "head.safetensors"))
     absent = [name for name in needed if not (path / name).exists()]
     if absent:
         raise ModelLoadError(f"{path} is incomplete: {', '.join(absent)} missing. Save the model again.")
@@ -138,8 +147,10 @@ def load_model_folder(path, build_net):
     around the backbone; this function loads the adapter and head into it."""
     path = Path(path)
     meta = read_metadata(path)
-    arch = architecture_for(meta["model_type"])
     config = yaml.safe_load((path / "config.yaml").read_text()) if (path / "config.yaml").exists() else {}
+    if meta.get("format") == "classic":  # TF-IDF or word features: no network, no tokenizer
+        return load_classic(path), None, meta, config
+    arch = architecture_for(meta["model_type"])
     if meta.get("format") == "onnx":  # an export: ONNX Runtime behind the TaskModel interface
         from .onnx_net import ONNX_FILE, TOKENIZER_DIR, OnnxNet
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..config import RunConfig, TrainConfig
+from ..config import RunConfig, TrainConfig, parse_budget
 from ..errors import ConfigError
 from ..strategies import STRATEGIES
 from ..task_types import task_type
@@ -20,21 +20,6 @@ from .recommendation import Candidate, Recommendation, choose
 from .sample import TaggedSample, TextSample
 
 __all__ = ["recommend", "parse_budget"]
-
-
-def parse_budget(value) -> float | None:
-    """Seconds from 90, "90s", "30m" or "2h"; None for no budget."""
-    if value is None:
-        return None
-    text = str(value).strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600}
-    try:
-        seconds = float(text[:-1]) * units[text[-1]] if text[-1:] in units else float(text)
-    except ValueError:
-        raise ConfigError(f"budget={value!r}: give seconds or a number with s, m or h, such as 30m.") from None
-    if not seconds > 0:
-        raise ConfigError(f"budget={value!r} must be more than zero.")
-    return seconds
 
 
 def recommend(task: str, train, validation=None, *, models=("minilm-l6",), strategies=None, budget=None,
@@ -51,10 +36,14 @@ def recommend(task: str, train, validation=None, *, models=("minilm-l6",), strat
 
     seconds = parse_budget(budget)
     kind = task_type(task)
-    names = list(strategies or [n for n, s in STRATEGIES.items() if s.pretrained])
+    names = list(strategies or [n for n, s in STRATEGIES.items()
+                                if s.pretrained and (kind.classification or not s.classification_only)])
     for name in names:
         if name not in STRATEGIES:
             raise ConfigError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}.")
+        if not STRATEGIES[name].neural:
+            raise ConfigError(f"strategy {name!r} needs no ranking: the classic model is always scored, as the bar "
+                              "the transformer candidates have to clear.")
         if not kind.classification and STRATEGIES[name].classification_only:
             raise ConfigError(f"strategy {name!r} is for text classification, not {task}.")
     models = [m.strip() for m in (models.split(",") if isinstance(models, str) else models) if m.strip()]

@@ -24,7 +24,7 @@ class TextSample:
     unit = "texts"
 
     def __init__(self, run, train, validation, size: int, seed: int):
-        from ..estimators.classification import read_text_splits
+        from ..data.splits import read_text_splits
 
         self.run, self.task = run, task_type(run.task)
         splits = read_text_splits(run, train, validation)
@@ -62,7 +62,7 @@ class TaggedSample:
     unit = "sentences"
 
     def __init__(self, run, train, validation, size: int, seed: int):
-        from ..estimators.tagging import read_tagged_splits
+        from ..data.splits import read_tagged_splits
 
         splits = read_tagged_splits(run, train, validation)
         self.tags, self.n_train = splits.tags, len(splits.train)
@@ -76,7 +76,7 @@ class TaggedSample:
         self.bar = ner_classic_bar(self.words, self.sentence_tags, seed)
 
     def score(self, model: str, config, accelerator, seed: int):
-        from ..estimators.tagging import encode_tagged, tag_collator
+        from ..data.word_windows import encode_tagged, tag_collator
         from ..data.tagged_table import TaggedTable
 
         built = build_task_model(model, self.num_labels, "frozen", config, pooling="none")

@@ -50,7 +50,7 @@ def classic_bar(texts: list[str], labels: np.ndarray, metric, balanced: bool, se
     """The TF-IDF baseline's score over the same stratified folds as the probes."""
     from sklearn.model_selection import StratifiedKFold
 
-    from ..comparison.baselines import TfidfClassifier
+    from ..models.classic import TfidfClassifier
     from .transferability import _folds
 
     texts, scores = np.asarray(texts, dtype=object), []
@@ -100,7 +100,7 @@ def _lenient(sentences: list[list[str]]) -> list[list[str]]:
 
 
 def ner_classic_bar(words: list[list[str]], tags: list[list[str]], seed: int) -> tuple[float, float]:
-    from ..comparison.baselines import FeatureTagger
+    from ..models.classic import FeatureTagger
     from ..evaluation.metrics import entity_metrics
 
     scores = []

@@ -7,7 +7,7 @@ from nlptransfer.evaluation.harness import evaluate_entities
 def test_classic_baselines_learn(assets):
     import pandas as pd
 
-    from nlptransfer.comparison.baselines import FeatureTagger, TfidfClassifier
+    from nlptransfer.models.classic import FeatureTagger, TfidfClassifier
     from nlptransfer.data.tagged_table import read_tagged_table
 
     train, val = pd.read_csv(assets / "spam_train.csv"), pd.read_csv(assets / "spam_validation.csv")

@@ -10,7 +10,7 @@ from conftest import flat_parameters
 from nlptransfer import TrainConfig
 from nlptransfer.data.batching import encode_texts, text_collator
 from nlptransfer.data.word_windows import encode_words
-from nlptransfer.estimators.tagging import tag_collator
+from nlptransfer.data.word_windows import tag_collator
 from nlptransfer.models.task_model import build_task_model
 from nlptransfer.training.loop import _restore, train_model
 from nlptransfer.training.losses import SummedCrossEntropy
