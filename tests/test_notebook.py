@@ -46,8 +46,8 @@ def test_compare_notebook_writes_the_report(tmp_path):
     _execute("compare.ipynb", tmp_path)
     out = tmp_path / "runs" / "notebook-compare"
     results = (out / "results.csv").read_text().splitlines()
-    # 2 strategies x 2 seeds x 2 fractions, plus the classic baseline's 2 seeds x 2 fractions
-    assert len(results) == 1 + 12 and results[0].startswith("model,strategy,fraction,seed")
+    # frozen x 2 seeds x 2 fractions, plus the classic baseline's 2 seeds x 2 fractions
+    assert len(results) == 1 + 8 and results[0].startswith("model,strategy,fraction,seed")
     assert (out / "report.html").stat().st_size > 10_000 and (out / "plots" / "learning_curve.png").exists()
 
 

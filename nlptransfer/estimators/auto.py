@@ -111,7 +111,7 @@ def fit_auto(run: RunConfig, train, validation, fit: Callable[[RunConfig, object
     choice = AutoChoice(run.task, kind.primary_metric, skipped=skipped)
     print(f"auto: training {len(chosen)} of {len(ranking.candidates)} ranked candidates and the classic model "
           f"({', '.join(f'{c.model} {c.strategy}' for c in chosen) or 'no transformer fits the budget'})", flush=True)
-    fitted_by_row = []
+    kept = None  # only the best so far stays in memory; a tie goes to the classic model (cheaper to run)
     for i, c in enumerate([*chosen, None]):
         model, strategy = (c.model, c.strategy) if c is not None else ("classic", "classic")
         name = f"{i + 1}-{Path(model).name}-{strategy}"
@@ -123,12 +123,11 @@ def fit_auto(run: RunConfig, train, validation, fit: Callable[[RunConfig, object
         choice.rows.append({"model": model, "strategy": strategy, "folder": name, "validation": float(score),
                             "predicted_seconds": c.seconds if c is not None else None,
                             "train_seconds": float(fitted.train_seconds or 0.0)})
-        fitted_by_row.append(fitted)
         print(f"auto: {model} {strategy}: validation {kind.primary_metric} {score:.4f}", flush=True)
-    # the best validation score; a tie goes to the classic model (cheaper to run), then to the earlier rank
-    last = len(choice.rows) - 1
-    best = max(range(len(choice.rows)), key=lambda k: (choice.rows[k]["validation"], k == last, -k))
-    winner, classic = choice.rows[best], choice.rows[-1]
+        if kept is None or score > kept[0]["validation"] or (c is None and score == kept[0]["validation"]):
+            kept = (choice.rows[-1], fitted)
+        del fitted
+    winner, classic = kept[0], choice.rows[-1]
     choice.model, choice.strategy = winner["model"], winner["strategy"]
     if winner is classic:
         choice.reason = (f"The classic model scored best on validation ({classic['validation']:.4f} "
@@ -140,5 +139,5 @@ def fit_auto(run: RunConfig, train, validation, fit: Callable[[RunConfig, object
                          f"{ranking.strategy}: {ranking.reason}")
     choice.write(out)
     print(f"auto: kept {choice.model} {choice.strategy}. {choice.reason}", flush=True)
-    return fitted_by_row[best], choice
+    return kept[1], choice
 
