@@ -57,7 +57,8 @@ def _freeze_bottom_layers(net, arch, config) -> None:
 
 
 def _no_network(net, arch, config) -> None:
-    raise ConfigError("the classic strategy trains no network (it is fitted by estimators/classic_fit.py).")
+    raise ConfigError("strategy=classic trains no network, so these steps do not apply: fit it with "
+                      "TextClassifier / EntityTagger or nlptransfer train.")
 
 
 def _wrap_backbone_with_lora(net, arch, config) -> None:
