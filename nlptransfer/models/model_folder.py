@@ -149,7 +149,11 @@ def load_model_folder(path, build_net):
     meta = read_metadata(path)
     config = yaml.safe_load((path / "config.yaml").read_text()) if (path / "config.yaml").exists() else {}
     if meta.get("format") == "classic":  # TF-IDF or word features: no network, no tokenizer
-        return load_classic(path), None, meta, config
+        try:
+            return load_classic(path), None, meta, config
+        except Exception as e:  # a damaged JSON or safetensors file: say which folder, not a traceback
+            raise ModelLoadError(f"{path}: the classic model's files are damaged ({type(e).__name__}: {e}). "
+                                 f"Save the model again.") from None
     arch = architecture_for(meta["model_type"])
     if meta.get("format") == "onnx":  # an export: ONNX Runtime behind the TaskModel interface
         from .onnx_net import ONNX_FILE, TOKENIZER_DIR, OnnxNet

@@ -98,3 +98,14 @@ def test_auto_needs_validation_and_refuses_before_any_model_loads(tmp_path, asse
                           "--train", str(assets / "sentiment_train.csv"), "--output-dir", str(tmp_path / "cli")],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "validation" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_damaged_classic_folder_is_named_not_a_traceback(assets, tmp_path):
+    from nlptransfer.errors import ModelLoadError
+
+    clf = TextClassifier(task="spam", strategy="classic", output_dir=str(tmp_path / "run"),
+                         training=TrainConfig(progress=False)).fit(assets / "spam_train.csv")
+    folder = clf.save(tmp_path / "model")
+    (folder / "classic.json").write_text("{broken")
+    with pytest.raises(ModelLoadError, match="classic model's files are damaged"):
+        load(folder)
