@@ -186,7 +186,7 @@ def score_texts(fitted: Fitted, table: TextTable, name: str, proba: np.ndarray |
     if unseen:
         metrics["unseen_labels"] = unseen
     cfg = fitted.run.training  # what the model saw of these texts (TF-IDF baselines see all of them)
-    if fitted.tokenizer is not None:
+    if not is_classic(fitted.net):  # a classic model reads whole texts: no max_length
         metrics.update(max_length=cfg.max_length, long_texts=cfg.long_texts,
                        texts_over_max_length=count_over_limit(fitted.tokenizer, table.texts, cfg.max_length),
                        train_texts_over_max_length=fitted.train_over_max_length)

@@ -25,6 +25,7 @@ import torch
 
 from ..config import config_to_dict
 from ..errors import ConfigError
+from ..models.classic import is_classic
 from ..models.onnx_net import ONNX_FILE, TOKENIZER_DIR, OnnxNet
 from ..strategies import merge_adapter
 
@@ -45,7 +46,7 @@ def export_fitted(fitted, folder, *, quantize: str | None = None, overwrite: boo
         raise ConfigError(f"quantize={quantize!r}: choose int8, or leave it out for float32.")
     if isinstance(fitted.net, OnnxNet):
         raise ConfigError("this model is already exported; export from the saved PyTorch folder.")
-    if fitted.tokenizer is None:
+    if is_classic(fitted.net):
         raise ConfigError("a classic (TF-IDF) model has no network to export: its saved folder is already small "
                           "and predicts in milliseconds on CPU; copy the folder instead.")
     folder = Path(folder)

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..config import RunConfig, config_to_dict, load_run_config
 from ..evaluation.metric_files import write_metrics
 from ..evaluation.model_card import write_model_card
+from ..models.classic import is_classic
 from ..models.model_folder import load_model_folder, read_metadata, save_model_folder
 from ..models.task_model import TaskModel
 from ..strategies import ParameterCount
@@ -148,7 +149,7 @@ def save_fitted(fitted: Fitted, path, self_contained: bool = False) -> Path:
             "unit_features": net.unit_features,
             "merged": fitted.strategy == "lora" and not hasattr(net.backbone, "peft_config"),
             "parameters": dataclasses.asdict(fitted.parameters)}
-    if fitted.tokenizer is None:  # the classic strategy: no network (models/classic.py)
+    if is_classic(net):  # no network, no tokenizer (models/classic.py)
         meta["format"] = "classic"
     if fitted.kind == "text-classifier":
         meta.update(positive_label=fitted.positive_label, threshold=fitted.threshold, temperature=fitted.temperature)

@@ -19,7 +19,7 @@ from .costs import measure_cost
 from .recommendation import Candidate, Recommendation, choose
 from .sample import TaggedSample, TextSample
 
-__all__ = ["recommend", "parse_budget"]
+__all__ = ["recommend"]
 
 
 def recommend(task: str, train, validation=None, *, models=("minilm-l6",), strategies=None, budget=None,
