@@ -7,7 +7,8 @@ Per dataset, one model is fitted first (``full``, 2 epochs, seed 0, minilm-l6; S
 800-message sample; SST-2: 800 training sentences drawn with seed 0), saved, and exported twice
 (``--quantize`` none and int8). Then each path predicts the whole test file (SMS Spam: 821 test
 messages; SST-2: the 872-sentence GLUE dev set) in its own process: one warm-up call on 32 texts,
-then ``--repeats`` timed passes, the median reported as texts/s. Tokenisation is inside the timing
+then one timed pass; ``--repeats`` rounds run every path once each (interleaved, so
+that the shared machine's drifting speed hits all paths alike), the median reported as texts/s. Tokenisation is inside the timing
 for every path. Threads: each library's default on this machine (torch 2 threads, ONNX Runtime one
 per core).
 
@@ -158,7 +159,7 @@ def serve_load(dataset: str, work: Path, folder: str, port: int) -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", default=",".join(DATASETS))
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5, help="rounds over all paths")
     ap.add_argument("--work", help="folder for the fitted and exported models (default: a temporary one)")
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--one", help=argparse.SUPPRESS)  # child: dataset:path:work
@@ -177,11 +178,19 @@ def main() -> None:
         work = root / dataset
         if not (work / "onnx_int8").exists():
             harness.run_child([sys.executable, __file__, "--one", f"{dataset}:fit:{work}"], f"{dataset} fit")
+        # Rounds: every path once per round, each in a fresh process, so that drift in this shared
+        # machine's speed (steal time) falls on all paths alike rather than on whichever ran last.
         by_path = {}
-        for path in PATHS:
-            row = harness.run_child([sys.executable, __file__, "--repeats", args.repeats, "--one",
-                                     f"{dataset}:{path}:{work}"], f"{dataset}/{path}")
-            by_path[path] = row
+        for round_ in range(args.repeats):
+            for path in PATHS:
+                row = harness.run_child([sys.executable, __file__, "--repeats", "1", "--one",
+                                         f"{dataset}:{path}:{work}"], f"{dataset}/{path} round {round_ + 1}")
+                if path in by_path:
+                    by_path[path]["seconds"] += row["seconds"]
+                else:
+                    by_path[path] = row
+        for path, row in by_path.items():
+            row["texts_per_s"] = row["texts"] / statistics.median(row["seconds"])
             rows.append({"dataset": dataset, "path": path, **row})
             print(rows[-1], flush=True)
         reference = max(by_path["pipeline_b1"]["texts_per_s"], by_path["pipeline_b32"]["texts_per_s"])
