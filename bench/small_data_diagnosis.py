@@ -37,6 +37,9 @@ VARIANTS = {  # name -> (TrainConfig overrides, patch the head's init)
     "steps_noweights": ({"epochs": 10, "early_stopping_patience": 3, "class_weights": "off"}, False),
     "steps_lr5e-5": ({"epochs": 10, "early_stopping_patience": 3, "learning_rate": 5e-5}, False),
     "defaults_hf_init": ({}, True),
+    # LP-FT: the head starts as the frozen probe's LogisticRegression (head_init=probe)
+    "lpft": ({"head_init": "probe"}, False),
+    "lpft_lr1e-5": ({"head_init": "probe", "learning_rate": 1e-5}, False),
     # the other strategies at their defaults, and the two references, in the same run
     "frozen": ({"strategy": "frozen"}, False),
     "contrastive": ({"strategy": "contrastive"}, False),

@@ -80,8 +80,12 @@ class TrainConfig:
     window_overlap: int = _option(16, "NER: words shared by consecutive windows of a long sentence", low=0)
     head: str | None = _option(None, "frozen/contrastive: sklearn (LogisticRegression, C chosen on validation; "
                                "the default) or linear (gradient descent)", choices=("linear", "sklearn"))
+    head_init: str = _option("random", "full/partial/gradual/lora: random, or probe (the head starts as a "
+                             "LogisticRegression fitted on the pretrained features: LP-FT)", choices=("random", "probe"))
     freeze_layers: int | None = _option(None, "partial: embeddings and the bottom k blocks stay frozen; negative k: "
                                         "train only the top |k|; none: half the blocks")
+    unfreeze_every: int | None = _option(None, "gradual: optimizer steps between one block joining and the next; "
+                                         "none: one per epoch, shortened so all have joined by half-way", low=1)
     layerwise_lr_decay: float | None = _option(None, "block i of L learns at learning_rate * decay^(L-i), the "
                                                "embeddings at decay^L; e.g. 0.9", low=0, low_open=True, high=1)
     contrastive_pairs: int | None = _option(None, "contrastive: text pairs to train on; none: 20 per labelled text, "

@@ -5,6 +5,7 @@ rate, what trains, and how the loop treats it. A new strategy is a row here plus
     frozen       the head only, on backbone features computed once per example and cached
     lora         LoRA matrices (peft, on the backbone only) and the head
     partial      the top blocks and the head; the embeddings and the bottom ``freeze_layers`` frozen
+    gradual      the head first, then one more block per stage from the top down (ULMFiT)
     scratch      everything, from random weights: the baseline that shows what pretraining adds
     contrastive  the backbone as a sentence encoder on same/different-label text pairs, then the
                  head on its embeddings (SetFit's recipe); for few labels
@@ -90,6 +91,7 @@ class Strategy:
     head: for those two, the head's default: "sklearn" (LogisticRegression) or "linear".
     classification_only: not for token classification (NER).
     neural: False for the classic model (no checkpoint, no network); a compare trains it on its own.
+    gradual: parameters join the training from the top down (training/unfreezing.py).
     unit_features: the head reads L2-normalised features. Sentence encoders are trained on cosine
         similarity, so the direction carries what they learned and the norm is noise to the head:
         on SMS Spam, contrastive at 8 texts per class gained 6 to 13 points of spam F1 (every
@@ -107,6 +109,7 @@ class Strategy:
     classification_only: bool = False
     unit_features: bool = False
     neural: bool = True
+    gradual: bool = False
 
 
 STRATEGIES: dict[str, Strategy] = {
@@ -117,6 +120,9 @@ STRATEGIES: dict[str, Strategy] = {
     "lora": Strategy("lora", 5e-4, "LoRA matrices + head", _wrap_backbone_with_lora),
     "partial": Strategy("partial", 3e-5, "the top blocks + head (embeddings and the bottom freeze_layers frozen)",
                         _freeze_bottom_layers),
+    # full's rate, so that a compare isolates what the unfreezing order adds
+    "gradual": Strategy("gradual", 3e-5, "the head first, then one more block per epoch from the top down (ULMFiT)",
+                        _train_everything, gradual=True),
     # random weights need larger steps than pretrained ones
     "scratch": Strategy("scratch", 1e-4, "everything, from random weights", _train_everything, pretrained=False),
     # SetFit's body learning rate: the pairs move the encoder gently

@@ -29,6 +29,7 @@ from ..models.inference import predict_logits
 from .checkpoints import Progress, load_checkpoint, resolve_checkpoint, save_checkpoint
 from .optimizer import describe_rates, optimizer_groups
 from .tracking import MetricsLog
+from .unfreezing import GradualUnfreezing
 
 __all__ = ["TrainResult", "train_model", "data_fingerprint", "epochs_for", "MIN_STEPS"]
 
@@ -63,13 +64,14 @@ def data_fingerprint(dataset) -> str:
 
 def train_model(model, train_set, collate, *, config: TrainConfig, learning_rate: float, accelerator: Accelerator,
                 loss_fn, validation_set=None, score_fn: Callable | None = None, score_name: str = "score",
-                description: str = "train", run_dir: Path | None = None, identity: dict | None = None) -> TrainResult:
+                description: str = "train", run_dir: Path | None = None, identity: dict | None = None,
+                gradual: bool = False) -> TrainResult:
     """Train ``model`` in place. ``loss_fn(logits, labels)`` returns a summed loss and
     ``loss_fn.weight(labels)`` what it is normalised by (``SummedCrossEntropy``).
     ``score_fn(logits, labels) -> float`` (higher is better; printed as ``score_name``) selects the
     epoch whose weights are kept. Batches are dicts with ``labels`` and model inputs. ``run_dir``
     receives metrics.jsonl and, when asked, checkpoints/; ``identity`` (model, strategy) must match
-    for a checkpoint to be resumed.
+    for a checkpoint to be resumed. ``gradual``: unfreeze from the top down (``GradualUnfreezing``).
 
     A CUDA out-of-memory error before the first optimizer step (the longest batch comes first, so
     that is when it happens) restarts with half the batch and twice the accumulation: the same
@@ -81,7 +83,7 @@ def train_model(model, train_set, collate, *, config: TrainConfig, learning_rate
         try:
             return _train(result, model, train_set, collate, config, learning_rate, accelerator, loss_fn,
                           validation_set, score_fn, score_name, description, run_dir, identity or {}, batch_size,
-                          accumulation)
+                          accumulation, gradual)
         except Exception as error:
             if not (config.auto_batch_size and should_reduce_batch_size(error) and result.optimizer_steps == 0
                     and not result.resumed and batch_size > 1 and accelerator.num_processes == 1):
@@ -108,7 +110,7 @@ def _windows(batches, size: int):
 
 
 def _train(result, model, train_set, collate, config, learning_rate, accelerator, loss_fn, validation_set, score_fn,
-           score_name, description, run_dir, identity, batch_size, accumulation) -> TrainResult:
+           score_name, description, run_dir, identity, batch_size, accumulation, gradual) -> TrainResult:
     # The sampler's generator is re-seeded each epoch (seed + epoch): the order depends only on the
     # seed, the epoch and the process count, so a resumed run sees the batches it would have seen.
     order = torch.Generator()
@@ -128,6 +130,10 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
         accelerator.print(f"{description}: {epochs} epochs, chosen from the data ({per_epoch} optimizer steps per "
                           f"epoch; at least {MIN_STEPS} steps, {MIN_EPOCHS} to {MAX_EPOCHS} epochs; epochs= sets them)")
     updates = per_epoch * epochs
+    unfreezing = GradualUnfreezing(model, per_epoch=per_epoch, updates=updates,
+                                   steps_per_stage=config.unfreeze_every) if gradual else None
+    if unfreezing is not None:
+        accelerator.print(unfreezing.plan())
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * updates) * processes,
                                                 updates * processes)
     wrapped, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
@@ -193,6 +199,8 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
                     accelerator.backward(loss * scale)  # backward divides by the accumulation steps again
                 step_sums = torch.stack([loss.detach(), loss_fn.weight(labels)])
                 sums, logged = sums + step_sums, logged + step_sums
+            if unfreezing is not None:  # blocks that have not joined yet: no step, no clipping share
+                unfreezing.drop_frozen_gradients(result.optimizer_steps)
             accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
             optimizer.step()
             scheduler.step()
@@ -212,6 +220,8 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
 
         totals = accelerator.reduce(sums, "sum")
         row = {"epoch": epoch + 1, "train_loss": (totals[0] / totals[1].clamp(min=1e-12)).item()}
+        if unfreezing is not None:
+            row["trained"] = unfreezing.describe(result.optimizer_steps - 1)  # what this epoch's last step moved
         if validation_set is not None and score_fn is not None:
             logits = predict_logits(wrapped, validation_set, collate, accelerator, config.eval_batch_size)
             row["validation_score"] = float(score_fn(logits, validation_set.labels))

@@ -41,9 +41,12 @@ def train_weights(net, strategy_name: str, train_set, validation_set, collate, *
     plan = strategy(strategy_name)
     lr = default_learning_rate(strategy_name, config)
     if not (plan.caches_features or plan.trains_on_pairs):
+        if config.head_init == "probe" and plan.pretrained:
+            _probe_head(net, train_set, validation_set, collate, config, accelerator, score_fn, score_name, extract,
+                        balanced)
         return train_model(net, train_set, collate, config=config, learning_rate=lr, accelerator=accelerator,
                            loss_fn=loss_fn, validation_set=validation_set, score_fn=score_fn, score_name=score_name,
-                           run_dir=run_dir, identity=identity)
+                           run_dir=run_dir, identity=identity, gradual=plan.gradual)
     started = time.perf_counter()
     if plan.trains_on_pairs:  # first the backbone, as a sentence encoder on pairs; then the head, as frozen
         _train_on_pairs(net, train_set, collate, config, lr, accelerator, run_dir, identity)
@@ -65,6 +68,21 @@ def train_weights(net, strategy_name: str, train_set, validation_set, collate, *
                          identity=identity)
     result.feature_seconds = feature_seconds
     return result
+
+
+def _probe_head(net, train_set, validation_set, collate, config, accelerator, score_fn, score_name, extract,
+                balanced) -> None:
+    """LP-FT (Kumar et al. 2022): start fine-tuning from a head fitted on the pretrained features
+    (the frozen strategy's LogisticRegression), not a random one, so the first steps' large
+    gradients from a wrong head do not distort the features the head is about to use."""
+    net.to(accelerator.device)
+    train_x = extract(net, train_set, collate, accelerator, config.eval_batch_size)
+    val_x = extract(net, validation_set, collate, accelerator, config.eval_batch_size) if validation_set else None
+    probe = _fit_sklearn_head(net, train_x, train_set.feature_labels, val_x,
+                              validation_set.labels if validation_set else None, score_fn, score_name, balanced,
+                              config.seed)
+    accelerator.print(f"head_init=probe: the head starts as {probe.history[0]['head']}"
+                      + (f", validation {score_name}={probe.best_score:.4f}" if probe.best_score is not None else ""))
 
 
 def _train_on_pairs(net, train_set, collate, config, lr, accelerator, run_dir, identity) -> TrainResult:

@@ -1,0 +1,74 @@
+"""Gradual unfreezing: which parameters train at each epoch (read from the real per-epoch
+checkpoints), the stage plan, and resuming in the middle of it."""
+import pytest
+import torch
+from conftest import FAMILIES, TINY
+from safetensors.torch import load_file
+
+from nlptransfer import TextClassifier, TrainConfig
+from nlptransfer.layer_map import layer_map
+from nlptransfer.models.task_model import build_task_model
+from nlptransfer.training.unfreezing import GradualUnfreezing
+
+L = TINY["layers"]
+STEPS = 6  # 48 training sentences at batch 8
+
+
+def _config(**kw) -> TrainConfig:
+    return TrainConfig(**{"epochs": L + 2, "batch_size": 8, "max_length": 32, "learning_rate": 1e-3,
+                          "unfreeze_every": STEPS, "early_stopping_patience": None, "warmup_ratio": 0.0,
+                          "checkpoint_every_epoch": True, "checkpoint_limit": L + 2, "progress": False, **kw})
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_each_epoch_trains_one_more_block_from_the_top(family, tiny_models, assets, tmp_path):
+    cfg = _config()
+    net = build_task_model(tiny_models[family], 2, "full", cfg).net
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    ids = torch.tensor([[5, 6, 7, 8]])
+    net(input_ids=ids, attention_mask=torch.ones_like(ids)).sum().backward()
+    used = {name for name, p in net.named_parameters() if p.grad is not None}  # not, e.g., BERT's unused pooler
+    clf = TextClassifier(tiny_models[family], "sentiment", "gradual", training=cfg, output_dir=str(tmp_path / "r"))
+    clf.fit(assets / "sentiment_train.csv")
+    depth = layer_map(clf.model_).depth
+    for epoch in range(1, L + 3):
+        weights = load_file(str(tmp_path / "r" / "checkpoints" / f"step-{epoch * STEPS:08d}" / "model.safetensors"))
+        lowest = L + 2 if epoch == 1 else L + 2 - epoch  # epoch 1: the head alone; the embeddings (0) last
+        changed = {name: not torch.equal(weights[name], before[name]) for name in used}
+        assert changed["head.weight"], f"epoch {epoch}: the head did not train"
+        for name, moved in changed.items():
+            if depth[name] is not None:
+                assert moved == (depth[name] >= lowest), \
+                    f"epoch {epoch}: {name} (depth {depth[name]}) {'moved' if moved else 'did not move'}"
+    trained = [row["trained"] for row in clf.history_]
+    assert trained == ["head only"] + [f"head + top {k} of {L} blocks" for k in range(1, L + 1)] + ["everything"]
+
+
+def test_default_stages_follow_epochs_unless_that_leaves_the_bottom_untrained(tiny_models):
+    net = build_task_model(tiny_models["bert"], 2, "full", TrainConfig(max_length=32)).net
+    # L + 1 = 3 joins: one per epoch fits in the first half of 10 epochs ...
+    assert GradualUnfreezing(net, per_epoch=20, updates=200).steps_per_stage == 20
+    # ... but not of 3 epochs: shortened so every block has joined by step 150 of 300
+    plan = GradualUnfreezing(net, per_epoch=100, updates=300)
+    assert plan.steps_per_stage == 50 and plan.stage(149) == L + 1 - 1 and plan.stage(150) == L + 1
+    assert GradualUnfreezing(net, per_epoch=100, updates=300, steps_per_stage=7).steps_per_stage == 7
+    assert [plan.lowest_depth(s) for s in (0, 49, 50, 100, 150, 10_000)] == [L + 2, L + 2, L, L - 1, 0, 0]
+
+
+def test_resume_in_the_middle_of_unfreezing_ends_identical(tiny_models, assets, tmp_path):
+    whole = TextClassifier(tiny_models["bert"], "sentiment", "gradual", training=_config(),
+                           output_dir=str(tmp_path / "whole"))
+    whole.fit(assets / "sentiment_train.csv")
+    # a second run that stopped after epoch 2 (the top block had just joined), then resumed
+    part = tmp_path / "part"
+    TextClassifier(tiny_models["bert"], "sentiment", "gradual", training=_config(),
+                   output_dir=str(part)).fit(assets / "sentiment_train.csv")
+    for late in range(3, L + 3):
+        (part / "checkpoints" / f"step-{late * STEPS:08d}").rename(part / f"later-{late}")
+    resumed = TextClassifier(tiny_models["bert"], "sentiment", "gradual",
+                             training=_config(resume_from_checkpoint="latest"),
+                             output_dir=str(part))
+    resumed.fit(assets / "sentiment_train.csv")
+    assert resumed.history_[-1]["trained"] == "everything"
+    for (name, a), (_, b) in zip(whole.model_.state_dict().items(), resumed.model_.state_dict().items()):
+        assert torch.equal(a, b), name
