@@ -17,11 +17,13 @@ import time
 from nlptransfer import config_from_command_line, exit_on_user_error
 from nlptransfer.data.batching import text_collator
 from nlptransfer.data.splits import read_text_splits
+from nlptransfer.estimators.auto import is_auto
 from nlptransfer.estimators.classification import (calibrate, classification_loss, encode_labelled, predict_proba,
                                                    score_texts, text_proba, validation_scorer)
 from nlptransfer.estimators.fitted import Fitted, save_fitted
 from nlptransfer.models.inference import extract_features
 from nlptransfer.models.task_model import build_task_model
+from nlptransfer.recipe import run as train_whole
 from nlptransfer.task_types import task_type
 from nlptransfer.training.processes import describe_processes, process_state
 from nlptransfer.training.run_folder import start_run, write_run_records
@@ -31,6 +33,13 @@ from nlptransfer.training.train_weights import train_weights
 def main(argv=None) -> None:
     # 1. Configuration: the YAML file, then key=value overrides; every value is checked here.
     run = config_from_command_line(argv, description=__doc__.splitlines()[0])
+    # 1b. Two strategies are not one network trained by the steps below: classic (TF-IDF, no
+    #     network) and auto (ranks the candidates, trains the best few and the classic model, keeps
+    #     the best on validation). They run whole, as `nlptransfer train` runs them, and stop here.
+    if run.strategy == "classic" or is_auto(run):
+        train_whole(run)
+        return
+
     task, cfg = task_type(run.task), run.training
     state = process_state()
     state.print(describe_processes(cfg))

@@ -15,12 +15,14 @@ import time
 
 from nlptransfer import ConfigError, config_from_command_line, exit_on_user_error
 from nlptransfer.data.splits import read_tagged_splits
+from nlptransfer.estimators.auto import is_auto
 from nlptransfer.data.word_windows import encode_tagged, sentence_logits, tag_collator
 from nlptransfer.estimators.fitted import Fitted, save_fitted
 from nlptransfer.estimators.tagging import decode_tags, score_tagged
 from nlptransfer.evaluation.metrics import entity_metrics
 from nlptransfer.models.inference import extract_word_features
 from nlptransfer.models.task_model import build_task_model
+from nlptransfer.recipe import run as train_whole
 from nlptransfer.task_types import task_type
 from nlptransfer.training.losses import SummedCrossEntropy
 from nlptransfer.training.processes import describe_processes, process_state
@@ -33,6 +35,13 @@ def main(argv=None) -> None:
     run = config_from_command_line(argv, description=__doc__.splitlines()[0])
     if run.task != "ner":
         raise ConfigError(f"tasks/tagging.py trains task=ner; for task={run.task} use tasks/classification.py.")
+    # 1b. Two strategies are not one network trained by the steps below: classic (a word-feature
+    #     tagger, no network) and auto (ranks the candidates, trains the best few and the classic model, keeps
+    #     the best on validation). They run whole, as `nlptransfer train` runs them, and stop here.
+    if run.strategy == "classic" or is_auto(run):
+        train_whole(run)
+        return
+
     cfg = run.training
     state = process_state()
     state.print(describe_processes(cfg))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,9 @@ from ..errors import ConfigError
 from ..selection import recommend
 from ..strategies import AUTO
 from ..task_types import task_type
+from ..training.processes import process_state
 from ..training.run_folder import prepare_run_folder
-from .fitted import Fitted
+from .fitted import Fitted, run_record_files
 
 __all__ = ["AutoChoice", "fit_auto", "is_auto", "candidate_models", "OFFLINE_CANDIDATES"]
 
@@ -138,6 +140,12 @@ def fit_auto(run: RunConfig, train, validation, fit: Callable[[RunConfig, object
                          f"{classic['validation']:.4f}). Before training, recommend had picked {ranking.model} "
                          f"{ranking.strategy}: {ranking.reason}")
     choice.write(out)
+    # The kept candidate's records move up beside auto.md, and the run folder is the auto folder
+    # from here on: a later evaluate() writes metrics-test there, not into candidates/.
+    if process_state().is_main_process:
+        for record in run_record_files(kept[1].run_dir):
+            if record.exists():
+                shutil.copy2(record, out / record.name)
     print(f"auto: kept {choice.model} {choice.strategy}. {choice.reason}", flush=True)
-    return kept[1], choice
+    return dataclasses.replace(kept[1], run_dir=out), choice
 

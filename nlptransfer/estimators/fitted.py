@@ -135,6 +135,11 @@ def record_metrics(fitted: Fitted, name: str, metrics: dict) -> dict:
     return report
 
 
+def run_record_files(run_dir: Path) -> list[Path]:
+    """The records of a run that travel with its model: metrics, history and the metrics log."""
+    return [*run_dir.glob("metrics-*"), run_dir / "history.json", run_dir / METRICS_LOG]
+
+
 def save_fitted(fitted: Fitted, path, self_contained: bool = False) -> Path:
     """Save the model, tokenizer, labels and run records to ``path`` (replaced atomically). A
     backbone that never changed is kept as a checked reference to its base checkpoint unless
@@ -155,7 +160,7 @@ def save_fitted(fitted: Fitted, path, self_contained: bool = False) -> Path:
         meta.update(positive_label=fitted.positive_label, threshold=fitted.threshold, temperature=fitted.temperature)
     # The run's records travel with the model (when the run folder is the save folder, they stay).
     run_dir = fitted.run_dir
-    run_files = [*run_dir.glob("metrics-*"), run_dir / "history.json", run_dir / METRICS_LOG] if run_dir else []
+    run_files = run_record_files(run_dir) if run_dir else []
     state = process_state()  # under several processes, the main one writes and the others wait
     if state.is_main_process:
         unchanged = fitted.strategy == "frozen" or (fitted.strategy == "lora" and not meta["merged"])

@@ -64,3 +64,29 @@ def test_script_and_api_train_the_same_model(script, config, family, strategy, d
     assert ha == hb and len(ha) == (1 if strategy == "frozen" else 2)  # frozen: one LogisticRegression fit
     meta = [json.loads((outputs[s] / "nlptransfer.json").read_text()) for s in ("script", "api")]
     assert meta[0] == meta[1] and meta[0]["strategy"] == strategy
+
+
+@pytest.mark.parametrize("script,config,strategy,model,files", [
+    ("tasks/classification.py", "tasks/configs/spam.yaml", "classic", "bert", ("spam_train.csv", "spam_validation.csv")),
+    ("tasks/tagging.py", "tasks/configs/ner.yaml", "auto", "bert", ("ner_train.txt", "ner_validation.txt"))])
+def test_scripts_run_classic_and_auto_as_the_train_command_does(script, config, strategy, model, files, tiny_models,
+                                                                 assets, tmp_path):
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, script, "--config", config, f"model={tiny_models[model]}",
+                        f"strategy={strategy}", f"train={assets / files[0]}", f"validation={assets / files[1]}",
+                        f"test={assets / files[1]}", "epochs=1", "max_length=32", "progress=false",
+                        "auto_candidates=1", f"output_dir={out}"], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    meta = json.loads((out / "nlptransfer.json").read_text())
+    test = json.loads((out / "metrics-test.json").read_text())
+    if strategy == "classic":
+        assert meta["format"] == "classic" and test["strategy"] == "classic"
+    else:  # auto: the kept candidate is saved, and auto.md says which and why
+        kept = json.loads((out / "auto.json").read_text())
+        assert (meta["strategy"], meta["model"]) == (kept["strategy"], kept["model"])
+        assert len(kept["rows"]) == 2 and kept["rows"][-1]["strategy"] == "classic"
+    from nlptransfer import load
+
+    model = load(out)
+    assert model.strategy == meta["strategy"]
