@@ -24,7 +24,7 @@ def _text(cell) -> str:
 
 def test_every_notebook_is_tested():
     assert {p.name for p in NOTEBOOKS.glob("*.ipynb")} == {"quickstart.ipynb", "ner.ipynb", "compare.ipynb",
-                                                           "deploy.ipynb"}
+                                                           "deploy.ipynb", "choose.ipynb"}
 
 
 def test_quickstart_executes(tmp_path):
@@ -49,6 +49,21 @@ def test_compare_notebook_writes_the_report(tmp_path):
     # frozen x 2 seeds x 2 fractions, plus the classic baseline's 2 seeds x 2 fractions
     assert len(results) == 1 + 8 and results[0].startswith("model,strategy,fraction,seed")
     assert (out / "report.html").stat().st_size > 10_000 and (out / "plots" / "learning_curve.png").exists()
+
+
+def test_choose_notebook_recommends_then_keeps_the_best_on_validation(tmp_path):
+    nb = _execute("choose.ipynb", tmp_path)
+    ranking = json.loads((tmp_path / "runs" / "notebook-recommend" / "recommend.json").read_text())
+    assert len(ranking["candidates"]) >= 3 and (tmp_path / "runs" / "notebook-recommend" / "recommend.png").exists()
+    auto = json.loads((tmp_path / "runs" / "notebook-auto" / "auto.json").read_text())
+    scores = {(r["model"], r["strategy"]): r["validation"] for r in auto["rows"]}
+    # a transformer candidate and the classic model trained; the kept one scored best on validation
+    assert len(scores) == 2 and ("classic", "classic") in scores
+    assert scores[(auto["model"], auto["strategy"])] == max(scores.values())
+    saved = json.loads((tmp_path / "runs" / "notebook-auto-model" / "nlptransfer.json").read_text())
+    assert saved["strategy"] == auto["strategy"]
+    labels = _text(nb.cells[-1])
+    assert "'spam'" in labels and "'ham'" in labels
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
