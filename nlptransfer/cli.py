@@ -206,7 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     comp.add_argument("--validation", required=True)
     comp.add_argument("--test", required=True)
     comp.add_argument("--models", default="minilm-l6", help="comma-separated hub ids, folders or aliases")
-    comp.add_argument("--strategies", default=",".join(NEURAL), help=f"comma-separated, of {', '.join(NEURAL)}")
+    comp.add_argument("--strategies", default=",".join(NEURAL),
+                      help=f"comma-separated, of {', '.join(NEURAL)}, or auto (one more row: auto chooses among the "
+                           "models and strategies on each run's data)")
     comp.add_argument("--seeds", type=int, default=3)
     comp.add_argument("--train-fractions", default="1.0", help="e.g. 0.05,0.25,1.0 (learning curve)")
     comp.add_argument("--output-dir", default="out/compare")

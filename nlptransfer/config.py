@@ -36,8 +36,7 @@ def parse_budget(value) -> float | None:
     """Seconds from 90, "90s", "30m" or "2h"; None for no budget."""
     if value is None:
         return None
-    text = str(value).strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600}
+    text, units = str(value).strip().lower(), {"s": 1, "m": 60, "h": 3600}
     try:
         seconds = float(text[:-1]) * units[text[-1]] if text[-1:] in units else float(text)
     except ValueError:

@@ -95,7 +95,7 @@ def test_options_and_help_explain_themselves():
     assert r.returncode == 0 and set(names) <= set(lines)
     assert "at least 1" in lines["epochs"] and "truncate | head_tail | chunks" in lines["long_texts"]
     r = _run([BIN / "nlptransfer", "train", "--help"])
-    assert "{full,frozen,lora,partial,scratch,contrastive,classic,auto}" in r.stdout and "{sentiment,spam,ner}" in r.stdout
+    assert "{full,frozen,lora,partial,gradual,scratch,contrastive,classic,auto}" in r.stdout and "{sentiment,spam,ner}" in r.stdout
     assert "nlptransfer options" in r.stdout
 
 

@@ -23,7 +23,7 @@ def test_unknown_key_suggests_the_close_one():
 def test_bad_values_are_named():
     with pytest.raises(ConfigError, match="epochs must be of type int; got 'two'"):
         load_run_config(None, ["epochs=two"])
-    with pytest.raises(ConfigError, match="strategy must be one of full, frozen, lora, partial, scratch, contrastive, classic, auto; got 'adapter'"):
+    with pytest.raises(ConfigError, match="strategy must be one of full, frozen, lora, partial, gradual, scratch, contrastive, classic, auto; got 'adapter'"):
         load_run_config(None, ["strategy=adapter"])
     with pytest.raises(ConfigError, match="must look like key=value"):
         load_run_config(None, ["lora"])

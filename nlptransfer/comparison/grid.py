@@ -8,6 +8,11 @@ Layout of ``output_dir``:
     runs/<run>/           one run: result.json (written last, atomically), predictions.json, log.txt
     results.csv|json, report.md, report.html, plots/   (rebuilt by ``nlptransfer report``)
 
+``strategies`` may include ``auto``: one more row per fraction and seed, in which ``strategy="auto"``
+chooses among the compared models and every strategy on that run's data (validation decides),
+so the report shows what acting on ``recommend`` would have scored, and at what cost (its
+``train_seconds`` include the ranking and every candidate it trained).
+
 Each neural run is its own Python process: its peak memory is its own, and a crash or a kill
 loses only that run. A run whose result.json exists with the same fingerprint (data, config,
 model, strategy, seed, fraction) is reused, so repeating or resuming a compare retrains nothing.
@@ -28,7 +33,7 @@ import numpy as np
 from ..atomic_files import atomic_write_text
 from ..config import TrainConfig
 from ..errors import ConfigError
-from ..strategies import NEURAL, STRATEGIES
+from ..strategies import AUTO, NEURAL, STRATEGIES
 from ..task_types import TASK_TYPES
 
 __all__ = ["compare", "run_key"]
@@ -91,9 +96,9 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
     if task not in TASK_TYPES:
         raise ConfigError(f"task must be one of {', '.join(TASK_TYPES)}; got {task!r}.")
     for s in strategies:
-        if s not in NEURAL:
+        if s not in (*NEURAL, AUTO):
             why = " (the classic baseline runs in every compare unless classic=False)" if s in STRATEGIES else ""
-            raise ConfigError(f"strategy {s!r} is not one of {', '.join(NEURAL)}{why}.")
+            raise ConfigError(f"strategy {s!r} is not one of {', '.join((*NEURAL, AUTO))}{why}.")
     fractions = sorted({float(f) for f in train_fractions})
     if any(not 0 < f <= 1 for f in fractions):
         raise ConfigError(f"train fractions must be in (0, 1]; got {fractions}.")
@@ -123,10 +128,14 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
                       "data": [sub_hash, data_hash["validation"], data_hash["test"]], "n_train": len(subset)}
             if classic:
                 jobs.append({**common, "model": "classic", "strategy": "classic"})
+            seeded = {**dataclasses.asdict(training), "seed": training.seed + seed}
             for model in models:
                 for strategy in strategies:
-                    jobs.append({**common, "model": model, "strategy": strategy,
-                                 "training": {**dataclasses.asdict(training), "seed": training.seed + seed}})
+                    if strategy != AUTO:
+                        jobs.append({**common, "model": model, "strategy": strategy, "training": seeded})
+            if AUTO in strategies:  # one row: auto chooses among all the models (and strategies) itself
+                jobs.append({**common, "model": AUTO, "candidates": list(models), "strategy": AUTO,
+                             "training": seeded})
     for job in jobs:
         job["fingerprint"] = _fingerprint(job)
     # The runs this compare consists of: a report never mixes in runs of an earlier, different grid.

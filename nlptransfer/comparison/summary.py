@@ -53,6 +53,8 @@ def _row(run: dict, metric: str) -> dict:
                   "recall"):
         if extra in m and extra != metric:
             row[extra] = m[extra]
+    if run.get("kept"):  # an auto row: which candidate it kept
+        row["kept"] = run["kept"]
     row.update({k: run.get(k) for k in ("train_seconds", "samples_per_second", "peak_rss_mb", "peak_gpu_mb",
                                         "trainable_params")})
     return row

@@ -5,6 +5,7 @@ result.json last and atomically: a run is finished exactly when result.json exis
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import resource
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic_files import atomic_write_text
+from ..strategies import AUTO
 
 __all__ = ["main"]
 
@@ -63,17 +65,31 @@ def _classic_ner(job: dict) -> tuple[dict, dict]:
     return result, {"true": test.tags, "predicted": predicted}
 
 
+def _fit(fit, run, job: dict):
+    """``fit(run, train, validation)``, or for an auto row ``fit_auto`` over the job's candidates;
+    also, for auto, what it kept and why (for the results table)."""
+    if job["strategy"] != AUTO:
+        return fit(run, job["train"], job["validation"]), None
+    from ..estimators.auto import fit_auto
+
+    started = time.perf_counter()
+    fitted, choice = fit_auto(run, job["train"], job["validation"], fit, {})
+    fitted = dataclasses.replace(fitted, train_seconds=time.perf_counter() - started)  # ranking and every candidate
+    return fitted, {"kept": f"{choice.model} {choice.strategy}", "detail": choice.reason}
+
+
 def _neural(job: dict, run_dir: Path) -> tuple[dict, dict]:
     from ..config import RunConfig, TrainConfig
 
-    run = RunConfig(task=job["task"], model=job["model"], strategy=job["strategy"], output_dir=str(run_dir / "run"),
+    model = ",".join(job["candidates"]) if job["strategy"] == AUTO else job["model"]
+    run = RunConfig(task=job["task"], model=model, strategy=job["strategy"], output_dir=str(run_dir / "run"),
                     training=TrainConfig(**{**job["training"], "progress": False,
                                             "overwrite_output_dir": True}))  # a rerun replaces a failed attempt
     if job["task"] == "ner":
         from ..data.splits import read_tagged
         from ..estimators.tagging import decode_tags, fit_tagging, predict_word_logits, score_tagged
 
-        fitted = fit_tagging(run, job["train"], job["validation"])
+        fitted, detail = _fit(fit_tagging, run, job)
         test = read_tagged(run, job["test"], "test")
         logits = predict_word_logits(fitted, test.words)
         metrics = score_tagged(fitted, test, "test", logits)
@@ -82,7 +98,7 @@ def _neural(job: dict, run_dir: Path) -> tuple[dict, dict]:
         from ..data.text_table import read_text_table
         from ..estimators.classification import fit_classification, predict_proba, score_texts
 
-        fitted = fit_classification(run, job["train"], job["validation"])
+        fitted, detail = _fit(fit_classification, run, job)
         test = read_text_table(job["test"], name="test")
         proba = predict_proba(fitted, test.texts)
         metrics = score_texts(fitted, test, "test", proba)
@@ -90,6 +106,7 @@ def _neural(job: dict, run_dir: Path) -> tuple[dict, dict]:
                        "positive_label": fitted.positive_label, "threshold": fitted.threshold}
     result = {"metrics": metrics, "train_seconds": fitted.train_seconds, "epochs": max(len(fitted.history), 1),
               "trainable_params": fitted.parameters.trainable, "total_params": fitted.parameters.total}
+    result.update(detail or {})
     return result, predictions
 
 

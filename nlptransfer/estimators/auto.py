@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -24,7 +23,7 @@ from ..selection import recommend
 from ..strategies import AUTO
 from ..task_types import task_type
 from ..training.processes import process_state
-from ..training.run_folder import prepare_run_folder
+from ..training.run_folder import decide_output_dir, prepare_run_folder
 from .fitted import Fitted, run_record_files
 
 __all__ = ["AutoChoice", "fit_auto", "is_auto", "candidate_models", "OFFLINE_CANDIDATES"]
@@ -103,16 +102,15 @@ def fit_auto(run: RunConfig, train, validation, fit: Callable[[RunConfig, object
     if strategies == ["classic"]:
         raise ConfigError("strategy=classic trains no checkpoint, so there is nothing for model=auto to choose; "
                           "give one model, or strategy=auto.")
-    if not run.output_dir:
-        run.output_dir = f"runs/{run.task}-auto-{time.strftime('%Y%m%d-%H%M%S')}"
-    out = Path(run.output_dir)
+    state = process_state()  # under accelerate launch every process runs this; the main one writes
+    out = decide_output_dir(run, f"{run.task}-auto")
     prepare_run_folder(out, resuming=False, overwrite=cfg.overwrite_output_dir)
     ranking = recommend(run.task, train, validation, models=models, strategies=strategies, budget=budget,
                         output_dir=out, training=cfg, seed=cfg.seed, **columns)
     chosen, skipped = _plan(ranking.candidates, budget, cfg.auto_candidates)
     choice = AutoChoice(run.task, kind.primary_metric, skipped=skipped)
-    print(f"auto: training {len(chosen)} of {len(ranking.candidates)} ranked candidates and the classic model "
-          f"({', '.join(f'{c.model} {c.strategy}' for c in chosen) or 'no transformer fits the budget'})", flush=True)
+    state.print(f"auto: training {len(chosen)} of {len(ranking.candidates)} ranked candidates and the classic model "
+          f"({', '.join(f'{c.model} {c.strategy}' for c in chosen) or 'no transformer fits the budget'})")
     kept = None  # only the best so far stays in memory; a tie goes to the classic model (cheaper to run)
     for i, c in enumerate([*chosen, None]):
         model, strategy = (c.model, c.strategy) if c is not None else ("classic", "classic")
@@ -121,11 +119,12 @@ def fit_auto(run: RunConfig, train, validation, fit: Callable[[RunConfig, object
                                   output_dir=str(out / "candidates" / name),
                                   training=dataclasses.replace(cfg, overwrite_output_dir=True))
         fitted = fit(sub, train, validation)
+        state.wait_for_everyone()  # the main process writes the validation metrics every process reads
         score = json.loads((fitted.run_dir / "metrics-validation.json").read_text())[kind.primary_metric]
         choice.rows.append({"model": model, "strategy": strategy, "folder": name, "validation": float(score),
                             "predicted_seconds": c.seconds if c is not None else None,
                             "train_seconds": float(fitted.train_seconds or 0.0)})
-        print(f"auto: {model} {strategy}: validation {kind.primary_metric} {score:.4f}", flush=True)
+        state.print(f"auto: {model} {strategy}: validation {kind.primary_metric} {score:.4f}")
         if kept is None or score > kept[0]["validation"] or (c is None and score == kept[0]["validation"]):
             kept = (choice.rows[-1], fitted)
         del fitted
@@ -139,13 +138,14 @@ def fit_auto(run: RunConfig, train, validation, fit: Callable[[RunConfig, object
                          f"({winner['validation']:.4f} {kind.primary_metric}; the classic model "
                          f"{classic['validation']:.4f}). Before training, recommend had picked {ranking.model} "
                          f"{ranking.strategy}: {ranking.reason}")
-    choice.write(out)
     # The kept candidate's records move up beside auto.md, and the run folder is the auto folder
     # from here on: a later evaluate() writes metrics-test there, not into candidates/.
-    if process_state().is_main_process:
+    if state.is_main_process:
+        choice.write(out)
         for record in run_record_files(kept[1].run_dir):
             if record.exists():
                 shutil.copy2(record, out / record.name)
-    print(f"auto: kept {choice.model} {choice.strategy}. {choice.reason}", flush=True)
+    state.wait_for_everyone()
+    state.print(f"auto: kept {choice.model} {choice.strategy}. {choice.reason}")
     return dataclasses.replace(kept[1], run_dir=out), choice
 

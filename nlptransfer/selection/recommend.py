@@ -33,6 +33,7 @@ def recommend(task: str, train, validation=None, *, models=("minilm-l6",), strat
     recommend.json and recommend.png to ``output_dir`` when given.
     """
     from accelerate import Accelerator
+    from accelerate.utils import broadcast_object_list
 
     seconds = parse_budget(budget)
     kind = task_type(task)
@@ -57,7 +58,7 @@ def recommend(task: str, train, validation=None, *, models=("minilm-l6",), strat
     accelerator = Accelerator(cpu=not _has_gpu())
     checkpoints, candidates = [], []
     for model in models:
-        print(f"recommend: {model}: embedding {data.sample_n} {data.unit} from every layer", flush=True)
+        accelerator.print(f"recommend: {model}: embedding {data.sample_n} {data.unit} from every layer")
         scores, batch, built_pooling = data.score(model, config, accelerator, seed)
         checkpoints.append({"model": model, **scores})
         for name in names:
@@ -65,11 +66,16 @@ def recommend(task: str, train, validation=None, *, models=("minilm-l6",), strat
                                 accelerator, pooling=built_pooling)
             candidates.append(Candidate(model, name, _predicted(name, scores), cost.seconds, cost.memory_mb,
                                         cost.memory_measured, cost.steps, cost.epochs))
-            print(f"recommend: {model} {name}: about {cost.seconds:.0f} s to train, {cost.memory_mb:.0f} MB",
-                  flush=True)
+            accelerator.print(f"recommend: {model} {name}: about {cost.seconds:.0f} s to train, "
+                              f"{cost.memory_mb:.0f} MB")
     result = choose(task, data.summary(), checkpoints, candidates, seconds)
+    # Under accelerate launch each process timed its own steps, so their rankings may differ: the
+    # main process's is everyone's (auto then trains the same candidates on every process).
+    result = broadcast_object_list([result if accelerator.is_main_process else None])[0]
     if output_dir is not None:
-        result.write(Path(output_dir))
+        if accelerator.is_main_process:
+            result.write(Path(output_dir))
+        accelerator.wait_for_everyone()
     return result
 
 

@@ -15,7 +15,7 @@ from ..models.model_folder import MODEL_ENTRIES
 from .processes import make_accelerator, process_state
 from .tracking import METRICS_LOG, start_trackers
 
-__all__ = ["start_run", "write_run_records", "prepare_run_folder", "RUN_RECORDS"]
+__all__ = ["start_run", "decide_output_dir", "write_run_records", "prepare_run_folder", "RUN_RECORDS"]
 
 # What marks a folder as holding a run (or a saved model) that a fresh run would mix with.
 RUN_RECORDS = (METRICS_LOG, "history.json", "checkpoints", "nlptransfer.json", "auto.json")
@@ -48,16 +48,24 @@ def prepare_run_folder(run_dir: Path, *, resuming: bool, overwrite: bool) -> Non
     state.wait_for_everyone()
 
 
+def decide_output_dir(run: RunConfig, name: str) -> Path:
+    """``run.output_dir``, set first when empty to ``runs/NAME-<time>``, decided once on the main
+    process: every process must write to one folder."""
+    if not run.output_dir:
+        from accelerate.utils import broadcast_object_list
+
+        stamp = f"runs/{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        run.output_dir = broadcast_object_list([stamp if process_state().is_main_process else None])[0]
+    return Path(run.output_dir)
+
+
 def start_run(run: RunConfig, default_name: str | None = None):
     """Seed, pick and check the run folder, make the Accelerator and start its trackers.
     Returns ``(accelerator, run_dir)``."""
-    from accelerate.utils import broadcast_object_list, set_seed
+    from accelerate.utils import set_seed
 
     state = process_state()
-    if not run.output_dir:  # decided once, on the main process: every process must write to one folder
-        stamp = f"runs/{default_name or run.task}-{run.strategy}-{time.strftime('%Y%m%d-%H%M%S')}"
-        run.output_dir = broadcast_object_list([stamp if state.is_main_process else None])[0]
-    run_dir = Path(run.output_dir)
+    run_dir = decide_output_dir(run, f"{default_name or run.task}-{run.strategy}")
     prepare_run_folder(run_dir, resuming=run.training.resume_from_checkpoint is not None,
                        overwrite=run.training.overwrite_output_dir)
     if state.distributed_type.value == "FSDP":

@@ -89,10 +89,16 @@ def test_ner_compare_with_feature_tagger(tiny_models, assets, tmp_path):
 
     out = tmp_path / "ner"
     summary = compare("ner", assets / "ner_train.txt", assets / "ner_validation.txt", assets / "ner_validation.txt",
-                      models=[tiny_models["roberta"]], strategies=["lora"], seeds=1, output_dir=str(out),
-                      training=TrainConfig(epochs=1, batch_size=4, max_length=32))
-    assert {g["strategy"] for g in summary["groups"]} == {"lora", "classic"}
-    assert summary["metric"] == "f1" and summary["gains"][0]["reference"] == "classic"
+                      models=[tiny_models["roberta"]], strategies=["lora", "auto"], seeds=1, output_dir=str(out),
+                      training=TrainConfig(epochs=1, batch_size=4, max_length=32, auto_candidates=1))
+    assert {g["strategy"] for g in summary["groups"]} == {"lora", "classic", "auto"}
+    assert summary["metric"] == "f1" and {g["reference"] for g in summary["gains"]} == {"classic"}
+    # the auto row kept the best of what it trained on validation, and says which
+    auto_row = next(r for r in summary["rows"] if r["strategy"] == "auto")
+    choice = json.loads((out / "runs" / "auto--auto--f1--s0" / "run" / "auto.json").read_text())
+    best = max(choice["rows"], key=lambda r: r["validation"])
+    assert auto_row["kept"] == f"{best['model']} {best['strategy']}" == f"{choice['model']} {choice['strategy']}"
+    assert len(choice["rows"]) == 2 and "kept" in (out / "results.csv").read_text().splitlines()[0]
     assert (out / "plots" / "per_type_f1.png").exists()
     assert "one seed" in (out / "report.md").read_text()  # not a spread of 0 from a single run
 

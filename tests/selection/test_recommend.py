@@ -21,7 +21,7 @@ def test_every_checkpoint_and_strategy_is_ranked_and_written(sentiment, tiny_mod
     result, out = sentiment
     models = [tiny_models["bert"], tiny_models["gpt2"]]
     assert {(c.model, c.strategy) for c in result.candidates} == {
-        (m, s) for m in models for s in ("full", "frozen", "lora", "partial", "contrastive")}
+        (m, s) for m in models for s in ("full", "frozen", "lora", "partial", "gradual", "contrastive")}
     for row in result.checkpoints:
         layers = AutoConfig.from_pretrained(row["model"]).num_hidden_layers + 1  # and the embedding layer
         assert row["layers"] == layers == len(row["logme_per_layer"])
@@ -51,7 +51,7 @@ def test_few_labels_put_contrastive_first_on_the_best_probed_checkpoint(sentimen
     assert probes[result.model] >= max(probes.values()) - 0.01
     assert (result.model, result.strategy) == (result.candidates[0].model, "contrastive")
     order = [c.strategy for c in result.candidates if c.model == result.model]
-    assert order == ["contrastive", *PREFERENCE, "partial"]  # strategies outside the rules come last
+    assert order == ["contrastive", *PREFERENCE, "partial", "gradual"]  # strategies outside the rules come last
 
 
 def test_a_budget_picks_the_first_row_that_fits_and_none_gives_classic(sentiment):

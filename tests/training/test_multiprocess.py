@@ -212,3 +212,23 @@ def test_default_run_folder_is_decided_once_for_all_processes(tiny_models, asset
     assert lines == ["rank 0 wrote to runs/sentiment-frozen-clock-of-rank-0",
                      "rank 1 wrote to runs/sentiment-frozen-clock-of-rank-0"], r.stdout
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["sentiment-frozen-clock-of-rank-0"]
+
+
+@pytest.mark.slow
+def test_auto_on_two_processes_trains_the_same_candidates_and_writes_once(tiny_models, assets, tmp_path):
+    out = tmp_path / "auto"
+    data = [f"train={assets / 'spam_train.csv'}", f"validation={assets / 'spam_validation.csv'}",
+            f"test={assets / 'spam_validation.csv'}"]
+    r = _launch_two("tasks/classification.py", "tasks/configs/spam.yaml",
+                    [f"model={tiny_models['bert']}", "strategy=auto", "auto_candidates=1", f"output_dir={out}",
+                     "epochs=1", "batch_size=4", "progress=false", "max_length=32", *data], tmp_path)
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert "processes: 2 (MULTI_CPU)" in r.stdout, r.stdout
+    assert r.stdout.count("auto: kept ") == 1  # said once, by the main process
+    choice = json.loads((out / "auto.json").read_text())
+    assert [row["strategy"] for row in choice["rows"]][-1] == "classic" and len(choice["rows"]) == 2
+    kept = next(row for row in choice["rows"] if (row["model"], row["strategy"]) == (choice["model"], choice["strategy"]))
+    assert kept["validation"] == max(row["validation"] for row in choice["rows"])  # a tie goes to classic
+    assert json.loads((out / "nlptransfer.json").read_text())["strategy"] == choice["strategy"]
+    assert json.loads((out / "metrics-test.json").read_text())["split"] == "test"
+    assert load(out).predict(["WIN a prize now"])[0] in ("spam", "ham")
