@@ -110,7 +110,7 @@ def fit_auto(run: RunConfig, train, validation, fit: Callable[[RunConfig, object
     chosen, skipped = _plan(ranking.candidates, budget, cfg.auto_candidates)
     choice = AutoChoice(run.task, kind.primary_metric, skipped=skipped)
     state.print(f"auto: training {len(chosen)} of {len(ranking.candidates)} ranked candidates and the classic model "
-          f"({', '.join(f'{c.model} {c.strategy}' for c in chosen) or 'no transformer fits the budget'})")
+                f"({', '.join(f'{c.model} {c.strategy}' for c in chosen) or 'no transformer fits the budget'})")
     kept = None  # only the best so far stays in memory; a tie goes to the classic model (cheaper to run)
     for i, c in enumerate([*chosen, None]):
         model, strategy = (c.model, c.strategy) if c is not None else ("classic", "classic")
