@@ -1,11 +1,11 @@
 """nlptransfer serve: a real server process on localhost, real HTTP requests."""
+import http.client
 import json
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -22,14 +22,28 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _call(url: str, body=None, raw: bytes | None = None, headers=None):
+def _call(url: str, body=None, raw: bytes | None = None, headers=None, attempts: int = 3):
+    """(status, JSON body) of a real HTTP request. A server that refuses an oversized body answers
+    413 from its headers and closes the connection while the client may still be writing: the
+    write then fails with a broken pipe, and the answer can be lost to the reset. That is the
+    client's side of a correct refusal, so it is tried again (a real client would see the same)."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+    parts = urllib.parse.urlsplit(url)
+    for attempt in range(attempts):
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        try:
+            try:
+                connection.request("POST" if data is not None else "GET", parts.path, body=data,
+                                   headers={"Content-Type": "application/json", **(headers or {})})
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered before reading everything; its answer is read below
+            response = connection.getresponse()
             return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+        except (ConnectionResetError, http.client.RemoteDisconnected):
+            if attempt == attempts - 1:
+                raise
+        finally:
+            connection.close()
 
 
 @pytest.fixture(scope="module")
