@@ -51,14 +51,11 @@ def train_weights(net, strategy_name: str, train_set, validation_set, collate, *
     if plan.trains_on_pairs:  # first the backbone, as a sentence encoder on pairs; then the head, as frozen
         _train_on_pairs(net, train_set, collate, config, lr, accelerator, run_dir, identity)
         lr = config.head_learning_rate or HEAD_ON_FEATURES_LR
-    net.to(accelerator.device)
-    train_x = extract(net, train_set, collate, accelerator, config.eval_batch_size)
-    val_x = extract(net, validation_set, collate, accelerator, config.eval_batch_size) if validation_set else None
+    train_x, val_x = _features(net, train_set, validation_set, collate, config, accelerator, extract)
     feature_seconds = time.perf_counter() - started
     if (config.head or plan.head) == "sklearn":
-        result = _fit_sklearn_head(net, train_x, train_set.feature_labels, val_x,
-                                   validation_set.labels if validation_set else None, score_fn, score_name,
-                                   balanced, config.seed)
+        result = _fit_sklearn_head(net, train_x, val_x, train_set, validation_set, score_fn, score_name, balanced,
+                                   config.seed)
         result.feature_seconds = feature_seconds
         return result
     validation = FeatureDataset(val_x, validation_set.feature_labels) if val_x is not None else None
@@ -75,11 +72,8 @@ def _probe_head(net, train_set, validation_set, collate, config, accelerator, sc
     """LP-FT (Kumar et al. 2022): start fine-tuning from a head fitted on the pretrained features
     (the frozen strategy's LogisticRegression), not a random one, so the first steps' large
     gradients from a wrong head do not distort the features the head is about to use."""
-    net.to(accelerator.device)
-    train_x = extract(net, train_set, collate, accelerator, config.eval_batch_size)
-    val_x = extract(net, validation_set, collate, accelerator, config.eval_batch_size) if validation_set else None
-    probe = _fit_sklearn_head(net, train_x, train_set.feature_labels, val_x,
-                              validation_set.labels if validation_set else None, score_fn, score_name, balanced,
+    train_x, val_x = _features(net, train_set, validation_set, collate, config, accelerator, extract)
+    probe = _fit_sklearn_head(net, train_x, val_x, train_set, validation_set, score_fn, score_name, balanced,
                               config.seed)
     accelerator.print(f"head_init=probe: the head starts as {probe.history[0]['head']}"
                       + (f", validation {score_name}={probe.best_score:.4f}" if probe.best_score is not None else ""))
@@ -98,11 +92,20 @@ def _train_on_pairs(net, train_set, collate, config, lr, accelerator, run_dir, i
                        identity=identity)
 
 
-def _fit_sklearn_head(net, features: torch.Tensor, labels, val_x, val_labels, score_fn, score_name, balanced: bool,
-                      seed: int) -> TrainResult:
+def _features(net, train_set, validation_set, collate, config, accelerator, extract):
+    """The feature rows of train and (when given) validation, as the caching strategies read them."""
+    net.to(accelerator.device)
+    rows = lambda dataset: extract(net, dataset, collate, accelerator, config.eval_batch_size)  # noqa: E731
+    return rows(train_set), rows(validation_set) if validation_set else None
+
+
+def _fit_sklearn_head(net, features: torch.Tensor, val_x, train_set, validation_set, score_fn, score_name,
+                      balanced: bool, seed: int) -> TrainResult:
     """scikit-learn's LogisticRegression, copied into the same linear head the model predicts with;
     its regularisation chosen on validation by the task's selection score (C=1 without one)."""
     from sklearn.linear_model import LogisticRegression
+
+    labels, val_labels = train_set.feature_labels, validation_set.labels if validation_set else None
 
     def fit(c: float):
         return LogisticRegression(C=c, max_iter=3000, class_weight="balanced" if balanced else None,
