@@ -24,6 +24,7 @@ from nlptransfer.estimators.fitted import Fitted, save_fitted
 from nlptransfer.models.inference import extract_features
 from nlptransfer.models.task_model import build_task_model
 from nlptransfer.recipe import run as train_whole
+from nlptransfer.strategies import strategy
 from nlptransfer.task_types import task_type
 from nlptransfer.training.processes import describe_processes, process_state
 from nlptransfer.training.run_folder import start_run, write_run_records
@@ -36,7 +37,7 @@ def main(argv=None) -> None:
     # 1b. Two strategies are not one network trained by the steps below: classic (TF-IDF, no
     #     network) and auto (ranks the candidates, trains the best few and the classic model, keeps
     #     the best on validation). They run whole, as `nlptransfer train` runs them, and stop here.
-    if run.strategy == "classic" or is_auto(run):
+    if is_auto(run) or not strategy(run.strategy).neural:
         train_whole(run)
         return
 

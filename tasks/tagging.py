@@ -23,6 +23,7 @@ from nlptransfer.evaluation.metrics import entity_metrics
 from nlptransfer.models.inference import extract_word_features
 from nlptransfer.models.task_model import build_task_model
 from nlptransfer.recipe import run as train_whole
+from nlptransfer.strategies import strategy
 from nlptransfer.task_types import task_type
 from nlptransfer.training.losses import SummedCrossEntropy
 from nlptransfer.training.processes import describe_processes, process_state
@@ -36,9 +37,9 @@ def main(argv=None) -> None:
     if run.task != "ner":
         raise ConfigError(f"tasks/tagging.py trains task=ner; for task={run.task} use tasks/classification.py.")
     # 1b. Two strategies are not one network trained by the steps below: classic (a word-feature
-    #     tagger, no network) and auto (ranks the candidates, trains the best few and the classic model, keeps
-    #     the best on validation). They run whole, as `nlptransfer train` runs them, and stop here.
-    if run.strategy == "classic" or is_auto(run):
+    #     tagger, no network) and auto (ranks the candidates, trains the best few and the classic
+    #     model, keeps the best on validation). They run whole, as `nlptransfer train` runs them, and stop here.
+    if is_auto(run) or not strategy(run.strategy).neural:
         train_whole(run)
         return
 

@@ -10,8 +10,9 @@ The graph comes from ``torch.onnx.export`` (the TorchScript exporter: it handles
 support with dynamic shapes, where the dynamo exporter needs per-family work) and int8 from
 ONNX Runtime's dynamic quantisation; nothing here writes graph code by hand. The backbone is
 traced with transformers' eager attention: the SDPA trace adds NaN guards (IsNaN/Where) to every
-layer, and the eager graph ran about 10% faster in ONNX Runtime on SMS Spam (BENCHMARKS.md). Every export is
-checked: ONNX Runtime must reproduce PyTorch's logits on a probe batch (fp32 within 1e-4).
+layer, and the eager graph ran about 10% faster in ONNX Runtime on SMS Spam (BENCHMARKS.md).
+Every export is checked: ONNX Runtime must reproduce PyTorch's logits on a probe batch (fp32
+within 1e-4).
 """
 from __future__ import annotations
 
