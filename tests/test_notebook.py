@@ -54,7 +54,9 @@ def test_compare_notebook_writes_the_report(tmp_path):
 def test_choose_notebook_recommends_then_keeps_the_best_on_validation(tmp_path):
     nb = _execute("choose.ipynb", tmp_path)
     ranking = json.loads((tmp_path / "runs" / "notebook-recommend" / "recommend.json").read_text())
-    assert len(ranking["candidates"]) >= 3 and (tmp_path / "runs" / "notebook-recommend" / "recommend.png").exists()
+    ranked = {c["strategy"] for c in ranking["candidates"]}  # one checkpoint: every pretrained strategy, once
+    assert len(ranking["candidates"]) == len(ranked) == 6 and {"full", "frozen", "contrastive"} <= ranked
+    assert (tmp_path / "runs" / "notebook-recommend" / "recommend.png").exists()
     auto = json.loads((tmp_path / "runs" / "notebook-auto" / "auto.json").read_text())
     scores = {(r["model"], r["strategy"]): r["validation"] for r in auto["rows"]}
     # a transformer candidate and the classic model trained; the kept one scored best on validation
