@@ -1,4 +1,4 @@
-"""``nlptransfer train | evaluate | predict | compare | recommend | export | serve | report | options``."""
+"""``nlptransfer train | evaluate | predict | compare | recommend | adapt | export | serve | report | options``."""
 from __future__ import annotations
 
 import argparse
@@ -92,7 +92,7 @@ def _compare(args) -> None:
     summary = compare(args.task, args.train, args.validation, args.test, models=listed(args.models),
                       strategies=listed(args.strategies), seeds=args.seeds, train_fractions=fractions,
                       output_dir=args.output_dir, training=training, classic=not args.no_classic,
-                      text_column=args.text_column, label_column=args.label_column)
+                      text_column=args.text_column, label_column=args.label_column, adapt=listed(args.adapt))
     for gain in summary["gains"]:
         print(f"{gain['model']} {gain['strategy']} @ {gain['fraction']:g}: {gain['metric']} {gain['gain']:+.4f} "
               f"vs {gain['reference']} [{gain['ci_low']:+.4f}, {gain['ci_high']:+.4f}] -> {gain['verdict']}")
@@ -115,6 +115,20 @@ def _recommend(args) -> None:
                        training=load_run_config(args.config, args.overrides).training, **columns)
     print(result.markdown())
     print(f"written: {Path(args.output_dir) / 'recommend.md'}, recommend.json, recommend.png")
+
+
+def _adapt(args) -> None:
+    from .config import load_run_config
+    from .training.adaptation import adapt
+
+    flags = {"resume_from_checkpoint": args.resume_from_checkpoint} if args.resume_from_checkpoint else {}
+    training = load_run_config(args.config, args.overrides, **flags).training
+    done = adapt(args.model, args.texts, args.output_dir, training=training, text_column=args.text_column,
+                 held_out=args.held_out, overwrite=args.overwrite)
+    loss = f"; held-out loss {done.held_out_loss_before:.4f} -> {done.held_out_loss_after:.4f}" \
+        if done.held_out_loss_after is not None else ""
+    print(f"adapted {args.model} ({done.objective}, {done.train_texts} texts, {done.optimizer_steps} steps{loss}): "
+          f"use it as --model {args.output_dir}")
 
 
 def _export(args) -> None:
@@ -209,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
     comp.add_argument("--strategies", default=",".join(NEURAL),
                       help=f"comma-separated, of {', '.join(NEURAL)}, or auto (one more row: auto chooses among the "
                            "models and strategies on each run's data)")
+    comp.add_argument("--adapt", default="none", help="none,task: each pretrained strategy also after task-adaptive "
+                                                      "pretraining on its training texts (rows STRATEGY+adapt)")
     comp.add_argument("--seeds", type=int, default=3)
     comp.add_argument("--train-fractions", default="1.0", help="e.g. 0.05,0.25,1.0 (learning curve)")
     comp.add_argument("--output-dir", default="out/compare")
@@ -234,6 +250,19 @@ def main(argv: list[str] | None = None) -> None:
     rec.add_argument("--config", help="YAML of training options the costs assume (batch size, max_length, ...)")
     rec.add_argument("overrides", nargs="*", help=options_help)
     rec.set_defaults(fn=_recommend)
+
+    ada = sub.add_parser("adapt", help="continue a checkpoint's pretraining on unlabelled text (masked or causal "
+                                       "LM); the folder is a model for train, compare, recommend")
+    ada.add_argument("--model", default="minilm-l6", help="hub id, local folder or alias")
+    ada.add_argument("--texts", required=True, help=".txt (one text per line) or CSV/TSV/JSONL (--text-column)")
+    ada.add_argument("--text-column", default="text")
+    ada.add_argument("--output-dir", required=True)
+    ada.add_argument("--held-out", type=float, default=0.05, help="share of texts measuring the LM loss (<= 500)")
+    ada.add_argument("--resume-from-checkpoint", help="latest (under --output-dir/checkpoints) or a checkpoint folder")
+    ada.add_argument("--overwrite", action="store_true", help="replace a non-empty --output-dir")
+    ada.add_argument("--config", help="YAML of training options (epochs, batch_size, learning_rate, max_length, ...)")
+    ada.add_argument("overrides", nargs="*", help=options_help)
+    ada.set_defaults(fn=_adapt)
 
     exp = sub.add_parser("export", help="write an ONNX copy of a saved model (needs the onnx extra)")
     exp.add_argument("model_dir")

@@ -56,8 +56,7 @@ class TrainConfig:
     eval_batch_size: int = _option(64, "examples per batch when predicting", low=1)
     learning_rate: float | None = _option(None, "none: the strategy's default (full 3e-5, lora 5e-4, frozen head "
                                           "1e-2, scratch 1e-4)", low=0, low_open=True)
-    head_learning_rate: float | None = _option(None, "full/lora: a separate (usually higher) rate for the head",
-                                               low=0, low_open=True)
+    head_learning_rate: float | None = _option(None, "the head's own (usually higher) rate", low=0, low_open=True)
     weight_decay: float = _option(0.01, "AdamW decay (never on biases and norms)", low=0)
     warmup_ratio: float = _option(0.1, "share of the optimizer steps with a linearly rising learning rate",
                                   low=0, high=1, high_open=True)
@@ -83,35 +82,32 @@ class TrainConfig:
                              "LogisticRegression fitted on the pretrained features: LP-FT)", choices=("random", "probe"))
     freeze_layers: int | None = _option(None, "partial: embeddings and the bottom k blocks stay frozen; negative k: "
                                         "train only the top |k|; none: half the blocks")
-    unfreeze_every: int | None = _option(None, "gradual: optimizer steps between one block joining and the next; "
-                                         "none: one per epoch, shortened so all have joined by half-way", low=1)
+    unfreeze_every: int | None = _option(None, "gradual: optimizer steps between blocks joining; none: one per "
+                                         "epoch, shortened so all have joined by half-way", low=1)
+    adapt: str = _option("none", "task: first continue pretraining (masked or causal LM) on the training texts "
+                         "(task-adaptive pretraining)", choices=("none", "task"))
+    adapt_epochs: int | None = _option(None, "adapt=task: passes over the texts; none: chosen as for epochs", low=1)
     layerwise_lr_decay: float | None = _option(None, "block i of L learns at learning_rate * decay^(L-i), the "
                                                "embeddings at decay^L; e.g. 0.9", low=0, low_open=True, high=1)
-    contrastive_pairs: int | None = _option(None, "contrastive: text pairs to train on; none: 20 per labelled text, "
-                                            "at most 2000", low=2)
-    class_weights: str = _option("auto", "auto (spam: on when the minority class is under 25%), on or off",
-                                 choices=("auto", "on", "off"))
-    target_precision: float | None = _option(None, "spam: the lowest threshold reaching this validation precision",
-                                             low=0, high=1, low_open=True)
+    contrastive_pairs: int | None = _option(None, "contrastive: pairs; none: 20 per labelled text, at most 2000", low=2)
+    class_weights: str = _option("auto", "auto (on when a binary minority is under 25%)", choices=("auto", "on", "off"))
+    target_precision: float | None = _option(None, "spam: lowest threshold with this validation precision", low=0,
+                                             high=1, low_open=True)
     temperature_scaling: bool = _option(False, "classification: fit a softmax temperature on validation")
     progress: bool = _option(True, "progress bars")
     gradient_checkpointing: bool = _option(False, "recompute activations in backward: less memory, ~30% slower")
-    auto_batch_size: bool = _option(True, "on out-of-memory before the first step: halve the batch, double "
-                                    "the accumulation")
-    checkpoint_every_steps: int | None = _option(None, "save the full training state every N optimizer steps",
-                                                 low=1)
+    auto_batch_size: bool = _option(True, "out of memory before the first step: halve batch, double accumulation")
+    checkpoint_every_steps: int | None = _option(None, "save the training state every N optimizer steps", low=1)
     checkpoint_every_epoch: bool = _option(False, "save the full training state at the end of every epoch")
     checkpoint_limit: int = _option(2, "newest training-state checkpoints kept", low=1)
     resume_from_checkpoint: str | None = _option(None, "latest (under output_dir/checkpoints) or a checkpoint folder")
     overwrite_output_dir: bool = _option(False, "replace the run already in output_dir instead of refusing")
-    self_contained: bool = _option(False, "frozen and LoRA: save a copy of the base weights, not a checked reference "
-                                   "to the base checkpoint")
+    self_contained: bool = _option(False, "frozen and LoRA: save the base weights, not a checked reference to them")
     logging_steps: int = _option(10, "optimizer steps between rows of metrics.jsonl", low=1)
     report_to: str = _option("none", "also log to tensorboard, mlflow or both (tensorboard,mlflow)")
     budget: str | None = _option(None, "strategy or model auto: the longest training to wait for, as 90s, 30m or 2h; "
                                  "none: no limit")
-    auto_candidates: int = _option(2, "strategy or model auto: how many of the ranked candidates to train (the "
-                                   "classic model always trains too)", low=1)
+    auto_candidates: int = _option(2, "auto: ranked candidates to train (the classic model trains too)", low=1)
 
     def __post_init__(self):
         _check_fields(self)
@@ -145,9 +141,13 @@ class RunConfig:
 
     def __post_init__(self):
         _check_fields(self)
-        if self.task == "ner" and self.strategy != AUTO and STRATEGIES[self.strategy].classification_only:
+        plan = STRATEGIES.get(self.strategy)
+        if self.task == "ner" and plan is not None and plan.classification_only:
             raise ConfigError(f"strategy {self.strategy!r} is for text classification; for ner use one of "
                               f"{', '.join(n for n, s in STRATEGIES.items() if not s.classification_only)}.")
+        if self.training.adapt != "none" and plan is not None and not plan.pretrained:
+            raise ConfigError(f"adapt={self.training.adapt} continues a checkpoint's pretraining; strategy "
+                              f"{self.strategy!r} does not start from one. Use adapt=none or a pretrained strategy.")
 
 
 def _check_fields(config) -> None:

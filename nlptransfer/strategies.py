@@ -27,8 +27,8 @@ from typing import Callable
 
 from .errors import ConfigError
 
-__all__ = ["Strategy", "STRATEGIES", "AUTO", "NEURAL", "strategy", "default_learning_rate", "ParameterCount", "count_parameters",
-           "merge_adapter"]
+__all__ = ["Strategy", "STRATEGIES", "AUTO", "ADAPTED", "NEURAL", "strategy", "default_learning_rate",
+           "ParameterCount", "count_parameters", "merge_adapter"]
 
 
 def _train_everything(net, arch, config) -> None:
@@ -133,6 +133,7 @@ STRATEGIES: dict[str, Strategy] = {
                         "+ logistic regression", _no_network, pretrained=False, neural=False),
 }
 AUTO = "auto"
+ADAPTED = "+adapt"  # a compare row's strategy suffix when its run adapted the checkpoint first (adapt=task)
 NEURAL = tuple(name for name, s in STRATEGIES.items() if s.neural)  # what a compare grid trains per checkpoint
 
 

@@ -27,6 +27,7 @@ from nlptransfer.recipe import run as train_whole
 from nlptransfer.strategies import strategy
 from nlptransfer.task_types import task_type
 from nlptransfer.training.processes import describe_processes, process_state
+from nlptransfer.training.adaptation import task_backbone
 from nlptransfer.training.run_folder import start_run, write_run_records
 from nlptransfer.training.train_weights import train_weights
 
@@ -54,7 +55,10 @@ def main(argv=None) -> None:
     accelerator, run_dir = start_run(run)
 
     # 4. Model and strategy: tokenizer, backbone and a linear head; the strategy sets what trains.
-    built = build_task_model(run.model, len(splits.classes), run.strategy, cfg)
+    #    adapt=task first continues the checkpoint's pretraining (masked or causal LM) on the train texts.
+    source, adapt_seconds = task_backbone(run, splits.train.texts, splits.validation and splits.validation.texts,
+                                         accelerator, run_dir)
+    built = build_task_model(source, len(splits.classes), run.strategy, cfg)
     accelerator.print(f"{run.strategy}: {built.parameters}")
 
     # 5. Tokenise once, up front (texts over max_length as long_texts says); batches are padded later.
@@ -72,11 +76,13 @@ def main(argv=None) -> None:
     result = train_weights(built.net, run.strategy, train_set, val_set, text_collator(built.tokenizer), config=cfg,
                            accelerator=accelerator, loss_fn=loss_fn, run_dir=run_dir, balanced=balanced,
                            score_fn=score, score_name=task.selection_metric, extract=extract_features,
-                           identity={"model": run.model, "strategy": run.strategy})
+                           identity={"model": run.model, "strategy": run.strategy,
+                                                                "adapt": cfg.adapt})
     fitted = Fitted(kind="text-classifier", run=run, net=built.net.eval(), tokenizer=built.tokenizer,
                     model_type=built.model_type, classes=splits.classes, parameters=built.parameters,
                     history=result.history, positive_label=splits.positive, run_dir=run_dir,
-                    train_seconds=time.perf_counter() - started, feature_seconds=result.feature_seconds,
+                    train_seconds=adapt_seconds + time.perf_counter() - started,
+                    feature_seconds=result.feature_seconds,
                     train_texts=frozenset(splits.train.texts), train_over_max_length=train_set.over_limit)
 
     # 8. Calibrate on validation: a softmax temperature if asked, then spam's decision threshold.

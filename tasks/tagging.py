@@ -25,6 +25,7 @@ from nlptransfer.models.task_model import build_task_model
 from nlptransfer.recipe import run as train_whole
 from nlptransfer.strategies import strategy
 from nlptransfer.task_types import task_type
+from nlptransfer.training.adaptation import task_backbone
 from nlptransfer.training.losses import SummedCrossEntropy
 from nlptransfer.training.processes import describe_processes, process_state
 from nlptransfer.training.run_folder import start_run, write_run_records
@@ -55,7 +56,10 @@ def main(argv=None) -> None:
     accelerator, run_dir = start_run(run)
 
     # 4. Model and strategy: tokenizer, backbone and a per-token head; the strategy sets what trains.
-    built = build_task_model(run.model, len(splits.tags), run.strategy, cfg, pooling="none")
+    #    adapt=task first continues the checkpoint's pretraining (masked or causal LM) on the train sentences.
+    source, adapt_seconds = task_backbone(run, splits.train.texts, splits.validation and splits.validation.texts,
+                                         accelerator, run_dir)
+    built = build_task_model(source, len(splits.tags), run.strategy, cfg, pooling="none")
     accelerator.print(f"{run.strategy}: {built.parameters}")
 
     # 5. Words to sub-word windows: the first sub-token of each word carries its tag; sentences
@@ -73,11 +77,12 @@ def main(argv=None) -> None:
     result = train_weights(built.net, run.strategy, train_set, val_set, tag_collator(built.tokenizer), config=cfg,
                            accelerator=accelerator, loss_fn=SummedCrossEntropy(), score_fn=entity_f1,
                            score_name=task_type(run.task).selection_metric, extract=extract_word_features,
-                           run_dir=run_dir, identity={"model": run.model, "strategy": run.strategy})
+                           run_dir=run_dir, identity={"model": run.model, "strategy": run.strategy,
+                                                                "adapt": cfg.adapt})
     fitted = Fitted(kind="entity-tagger", run=run, net=built.net.eval(), tokenizer=built.tokenizer,
                     model_type=built.model_type, classes=splits.tags, parameters=built.parameters,
-                    history=result.history, run_dir=run_dir, train_seconds=time.perf_counter() - started,
-                    feature_seconds=result.feature_seconds)
+                    history=result.history, run_dir=run_dir, feature_seconds=result.feature_seconds,
+                    train_seconds=adapt_seconds + time.perf_counter() - started)
     write_run_records(run_dir, run, fitted.history, accelerator)
     if splits.validation is not None:  # the kept epoch's validation logits are reused
         logits = sentence_logits(result.best_logits, val_set) if result.best_logits is not None else None

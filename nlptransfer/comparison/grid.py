@@ -13,6 +13,10 @@ chooses among the compared models and every strategy on that run's data (validat
 so the report shows what acting on ``recommend`` would have scored, and at what cost (its
 ``train_seconds`` include the ranking and every candidate it trained).
 
+``adapt=("none", "task")`` runs every pretrained strategy twice on the same splits and seeds: as
+is, and after task-adaptive pretraining on that run's training texts (row ``full+adapt``); the
+report gives the paired gain of each such row over its plain strategy.
+
 Each neural run is its own Python process: its peak memory is its own, and a crash or a kill
 loses only that run. A run whose result.json exists with the same fingerprint (data, config,
 model, strategy, seed, fraction) is reused, so repeating or resuming a compare retrains nothing.
@@ -33,10 +37,15 @@ import numpy as np
 from ..atomic_files import atomic_write_text
 from ..config import TrainConfig
 from ..errors import ConfigError
-from ..strategies import AUTO, NEURAL, STRATEGIES
+from ..strategies import ADAPTED, AUTO, NEURAL, STRATEGIES
 from ..task_types import TASK_TYPES
 
-__all__ = ["compare", "run_key"]
+__all__ = ["compare", "run_key", "row_strategy"]
+
+
+def row_strategy(strategy: str, adapt: str = "none") -> str:
+    """The name a run's strategy has in the results: ``full``, or ``full+adapt`` with adapt=task."""
+    return strategy + ADAPTED if adapt == "task" else strategy
 
 
 def run_key(model: str, strategy: str, fraction: float, seed: int) -> str:
@@ -89,7 +98,8 @@ def _subset(rows: list[dict], fraction: float, seed: int, task: str) -> list[dic
 def compare(task: str, train, validation, test, *, models=("minilm-l6",), strategies=NEURAL,
             seeds: int = 3, train_fractions=(1.0,), output_dir: str = "out/compare",
             training: TrainConfig | None = None, classic: bool = True, text_column: str = "text",
-            label_column: str = "label", tokens_column: str = "tokens", tags_column: str = "tags") -> dict:
+            label_column: str = "label", tokens_column: str = "tokens", tags_column: str = "tags",
+            adapt=("none",)) -> dict:
     """Run the grid (reusing finished runs), then write results and the report. Returns the summary."""
     from .report import write_compare_outputs
 
@@ -99,6 +109,9 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
         if s not in (*NEURAL, AUTO):
             why = " (the classic baseline runs in every compare unless classic=False)" if s in STRATEGIES else ""
             raise ConfigError(f"strategy {s!r} is not one of {', '.join((*NEURAL, AUTO))}{why}.")
+    for a in adapt:
+        if a not in ("none", "task"):
+            raise ConfigError(f"adapt {a!r} is not one of none, task.")
     fractions = sorted({float(f) for f in train_fractions})
     if any(not 0 < f <= 1 for f in fractions):
         raise ConfigError(f"train fractions must be in (0, 1]; got {fractions}.")
@@ -110,7 +123,7 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
     splits = _read_splits(task, train, validation, test, columns)
     training = training or TrainConfig()
     data_hash = {n: _write_jsonl(out / "splits" / f"{n}.jsonl", rows) for n, rows in splits.items()}
-    spec = {"task": task, "models": list(models), "strategies": list(strategies), "seeds": seeds,
+    spec = {"task": task, "models": list(models), "strategies": list(strategies), "adapt": list(adapt), "seeds": seeds,
             "train_fractions": fractions, "classic": classic, "data": data_hash,
             "sources": {n: str(s) if isinstance(s, (str, os.PathLike)) else type(s).__name__
                         for n, s in (("train", train), ("validation", validation), ("test", test))},
@@ -131,8 +144,10 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
             seeded = {**dataclasses.asdict(training), "seed": training.seed + seed}
             for model in models:
                 for strategy in strategies:
-                    if strategy != AUTO:
-                        jobs.append({**common, "model": model, "strategy": strategy, "training": seeded})
+                    for a in adapt:  # adaptation continues pretraining: not for scratch, nor for auto
+                        if strategy != AUTO and (a == "none" or STRATEGIES[strategy].pretrained):
+                            jobs.append({**common, "model": model, "strategy": row_strategy(strategy, a),
+                                         "training": {**seeded, "adapt": a}})
             if AUTO in strategies:  # one row: auto chooses among all the models (and strategies) itself
                 jobs.append({**common, "model": AUTO, "candidates": list(models), "strategy": AUTO,
                              "training": seeded})

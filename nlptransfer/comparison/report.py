@@ -66,6 +66,13 @@ def write_compare_outputs(out: Path) -> dict:
             "Pretrained minus the same model trained from random weights (scratch), same intervals and rule.",
             table(summary["versus_scratch"], ["model", "strategy", "fraction", "gain", "ci_low", "ci_high",
                                                "seed_std", "verdict"], {"gain": f"{metric} gain"})]))
+    if summary["versus_plain"]:
+        sections.append(("What each technique adds over plain fine-tuning", [
+            "Each strategy minus full fine-tuning of the same model, and each adapted row (+adapt: task-adaptive "
+            "pretraining first) minus the same strategy without it; same splits and seeds, same intervals and "
+            "rule. The cost column of the table below says what each costs.",
+            table(summary["versus_plain"], ["model", "strategy", "fraction", "reference", "gain", "ci_low", "ci_high",
+                                             "seed_std", "verdict"], {"gain": f"{metric} gain"})]))
     sections.append(("Scores and cost (mean over seeds)", table(summary["groups"], [
         "model", "strategy", "fraction", "n_train", "seeds", "mean", "std", "train_seconds", "peak_rss_mb",
         "trainable_params"], {"mean": f"{metric} mean", "std": "std over seeds"})))

@@ -1,6 +1,7 @@
 """From finished compare runs to the numbers a user decides on: one row per run, means over
 seeds, the transfer gain of each pretrained strategy over the best of scratch and classic with a
-paired bootstrap interval, the verdict, and how much training data transfer saves."""
+paired bootstrap interval, the verdict, each technique's gain over plain fine-tuning, and how much
+training data transfer saves."""
 from __future__ import annotations
 
 import json
@@ -10,6 +11,7 @@ import numpy as np
 
 from ..evaluation.bootstrap import Scorer, classification_scorer, entity_scorer, paired_gain, resample_counts, verdict
 from ..evaluation.harness import predicted_labels
+from ..strategies import ADAPTED
 from ..task_types import TASK_TYPES
 
 __all__ = ["load_runs", "summarize", "REFERENCE_STRATEGIES"]
@@ -92,7 +94,7 @@ def summarize(runs: list[dict], task: str) -> dict:
     def scorers(key):
         return [_scorer(task, r["predictions"]) for r in sorted(runs_by[key], key=lambda r: r["seed"])]
 
-    gains, versus_scratch = [], []
+    gains, versus_scratch, versus_plain = [], [], []
     for (model, strategy, fraction) in sorted(runs_by):
         if strategy in REFERENCE_STRATEGIES or model == "classic":
             continue
@@ -108,9 +110,17 @@ def summarize(runs: list[dict], task: str) -> dict:
             gain = paired_gain(mine, scorers(scratch), counts)
             versus_scratch.append({"model": model, "strategy": strategy, "fraction": fraction, "reference": "scratch",
                                    "metric": metric, **gain, "verdict": verdict(gain, "scratch")})
+        # A technique against plain fine-tuning: an adapted row against the same strategy unadapted,
+        # any other strategy against full. Same splits and seeds, so the comparison is paired.
+        plain = strategy.removesuffix(ADAPTED) if strategy.endswith(ADAPTED) else "full"
+        if plain != strategy and (model, plain, fraction) in runs_by:
+            gain = paired_gain(mine, scorers((model, plain, fraction)), counts)
+            versus_plain.append({"model": model, "strategy": strategy, "fraction": fraction, "reference": plain,
+                                 "metric": metric, **gain, "verdict": verdict(gain, plain)})
 
     return {"task": task, "metric": metric, "rows": rows, "groups": groups, "gains": gains,
-            "versus_scratch": versus_scratch, "data_savings": _data_savings(groups), "n_test": n_test}
+            "versus_scratch": versus_scratch, "versus_plain": versus_plain, "data_savings": _data_savings(groups),
+            "n_test": n_test}
 
 
 def _data_savings(groups: list[dict]) -> list[dict]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic_files import atomic_write_text
-from ..strategies import AUTO
+from ..strategies import ADAPTED, AUTO
 
 __all__ = ["main"]
 
@@ -82,7 +82,8 @@ def _neural(job: dict, run_dir: Path) -> tuple[dict, dict]:
     from ..config import RunConfig, TrainConfig
 
     model = ",".join(job["candidates"]) if job["strategy"] == AUTO else job["model"]
-    run = RunConfig(task=job["task"], model=model, strategy=job["strategy"], output_dir=str(run_dir / "run"),
+    strategy = job["strategy"].removesuffix(ADAPTED)  # an adapted run's row name; its training says adapt=task
+    run = RunConfig(task=job["task"], model=model, strategy=strategy, output_dir=str(run_dir / "run"),
                     training=TrainConfig(**{**job["training"], "progress": False,
                                             "overwrite_output_dir": True}))  # a rerun replaces a failed attempt
     if job["task"] == "ner":

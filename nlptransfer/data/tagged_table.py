@@ -28,6 +28,11 @@ class TaggedTable:
     def __len__(self):
         return len(self.words)
 
+    @property
+    def texts(self) -> list[str]:
+        """Each sentence as running text (the words joined by spaces), for unlabelled uses."""
+        return [" ".join(words) for words in self.words]
+
 
 def _read_conll(path: Path, where: str, tag_index: int):
     """Column file: one token per line (word first, tags in later columns), blank lines between

@@ -23,6 +23,7 @@ from ..models.task_model import build_task_model
 from ..task_types import (TaskType, class_weights, selection_score, task_type, text_probabilities,
                           tune_threshold, decide)
 from ..strategies import ParameterCount, strategy
+from ..training.adaptation import task_backbone
 from ..training.losses import SummedCrossEntropy
 from ..training.processes import inference_accelerator
 from ..training.run_folder import start_run, write_run_records
@@ -98,7 +99,9 @@ def fit_classification(run: RunConfig, train, validation=None) -> Fitted:
     accelerator, run_dir = start_run(run)
     if not strategy(run.strategy).neural:
         return _fit_classic(run, splits, accelerator, run_dir)
-    built = build_task_model(run.model, len(splits.classes), run.strategy, cfg)
+    source, adapt_seconds = task_backbone(run, splits.train.texts, splits.validation and splits.validation.texts,
+                                         accelerator, run_dir)
+    built = build_task_model(source, len(splits.classes), run.strategy, cfg)
     accelerator.print(f"{run.strategy}: {built.parameters}")
     train_set = encode_labelled(built.tokenizer, splits.train, splits.classes, cfg, "train", accelerator.print)
     val_set = encode_labelled(built.tokenizer, splits.validation, splits.classes, cfg, "validation",
@@ -109,11 +112,13 @@ def fit_classification(run: RunConfig, train, validation=None) -> Fitted:
     result = train_weights(built.net, run.strategy, train_set, val_set, text_collator(built.tokenizer), config=cfg,
                            accelerator=accelerator, loss_fn=loss_fn, run_dir=run_dir, balanced=balanced,
                            score_fn=validation_scorer(task, val_set, pos), score_name=task.selection_metric,
-                           extract=extract_features, identity={"model": run.model, "strategy": run.strategy})
+                           extract=extract_features, identity={"model": run.model, "strategy": run.strategy,
+                                                                "adapt": cfg.adapt})
     fitted = Fitted(kind="text-classifier", run=run, net=built.net.eval(), tokenizer=built.tokenizer,
                     model_type=built.model_type, classes=splits.classes, parameters=built.parameters,
                     history=result.history, positive_label=splits.positive, run_dir=run_dir,
-                    train_seconds=time.perf_counter() - started, feature_seconds=result.feature_seconds,
+                    train_seconds=adapt_seconds + time.perf_counter() - started,
+                    feature_seconds=result.feature_seconds,
                     train_texts=frozenset(splits.train.texts), train_over_max_length=train_set.over_limit)
     val_proba = None
     if splits.validation is not None:  # the kept epoch's validation logits, when the loop has them

@@ -163,7 +163,9 @@ def save_fitted(fitted: Fitted, path, self_contained: bool = False) -> Path:
     run_files = run_record_files(run_dir) if run_dir else []
     state = process_state()  # under several processes, the main one writes and the others wait
     if state.is_main_process:
-        unchanged = fitted.strategy == "frozen" or (fitted.strategy == "lora" and not meta["merged"])
+        # A backbone adapted during the run (adapt=task) lives only in that run's folder: copied.
+        unchanged = fitted.run.training.adapt == "none" and \
+            (fitted.strategy == "frozen" or (fitted.strategy == "lora" and not meta["merged"]))
         base = fitted.model if unchanged and not (self_contained or fitted.run.training.self_contained) else None
         save_model_folder(path, net, fitted.tokenizer, meta, config_to_dict(fitted.run),
                           {p.name: p for p in run_files if p.exists()}, base=base)

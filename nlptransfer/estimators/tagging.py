@@ -23,6 +23,7 @@ from ..models.inference import extract_word_features, on_device, predict_logits
 from ..models.task_model import build_task_model
 from ..strategies import ParameterCount, strategy
 from ..task_types import TASK_TYPES
+from ..training.adaptation import task_backbone
 from ..training.losses import SummedCrossEntropy
 from ..training.processes import inference_accelerator
 from ..training.run_folder import start_run, write_run_records
@@ -51,7 +52,9 @@ def fit_tagging(run: RunConfig, train, validation=None) -> Fitted:
     accelerator, run_dir = start_run(run)
     if not strategy(run.strategy).neural:
         return _fit_classic(run, splits, accelerator, run_dir)
-    built = build_task_model(run.model, len(splits.tags), run.strategy, cfg, pooling="none")
+    source, adapt_seconds = task_backbone(run, splits.train.texts, splits.validation and splits.validation.texts,
+                                         accelerator, run_dir)
+    built = build_task_model(source, len(splits.tags), run.strategy, cfg, pooling="none")
     accelerator.print(f"{run.strategy}: {built.parameters}")
     train_set = encode_tagged(built.tokenizer, splits.train, splits.tags, cfg)
     val_set = encode_tagged(built.tokenizer, splits.validation, splits.tags, cfg)
@@ -64,11 +67,12 @@ def fit_tagging(run: RunConfig, train, validation=None) -> Fitted:
     result = train_weights(built.net, run.strategy, train_set, val_set, tag_collator(built.tokenizer), config=cfg,
                            accelerator=accelerator, loss_fn=SummedCrossEntropy(), score_fn=entity_f1,
                            score_name=TASK_TYPES["ner"].selection_metric, extract=extract_word_features,
-                           run_dir=run_dir, identity={"model": run.model, "strategy": run.strategy})
+                           run_dir=run_dir, identity={"model": run.model, "strategy": run.strategy,
+                                                                "adapt": cfg.adapt})
     fitted = Fitted(kind="entity-tagger", run=run, net=built.net.eval(), tokenizer=built.tokenizer,
                     model_type=built.model_type, classes=splits.tags, parameters=built.parameters,
-                    history=result.history, run_dir=run_dir, train_seconds=time.perf_counter() - started,
-                    feature_seconds=result.feature_seconds)
+                    history=result.history, run_dir=run_dir, feature_seconds=result.feature_seconds,
+                    train_seconds=adapt_seconds + time.perf_counter() - started)
     write_run_records(run_dir, run, fitted.history, accelerator)
     if splits.validation is not None:
         logits = sentence_logits(result.best_logits, val_set) if result.best_logits is not None else None

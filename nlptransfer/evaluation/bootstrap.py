@@ -105,9 +105,11 @@ def paired_gain(a: list[Scorer], b: list[Scorer], counts: np.ndarray) -> dict:
 def verdict(gain: dict, reference: str = "scratch") -> str:
     """helped: the whole interval above zero; else no clear gain, or when the whole interval is
     below zero: negative transfer against the same model trained from scratch (the term's meaning
-    in the literature), "below the classic baseline" against TF-IDF or the feature tagger."""
+    in the literature), "below the classic baseline" against TF-IDF or the feature tagger, "worse
+    than full" against another strategy."""
     if gain["ci_low"] > 0:
         return "helped"
     if gain["ci_high"] < 0:
-        return "negative transfer" if reference == "scratch" else "below the classic baseline"
+        return {"scratch": "negative transfer", "classic": "below the classic baseline"}.get(reference,
+                                                                                              f"worse than {reference}")
     return "no clear gain"

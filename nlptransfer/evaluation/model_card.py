@@ -79,6 +79,8 @@ def model_card(folder: str | Path) -> str:
     lines += ["", "## Training", "",
               "- data: " + ", ".join(f"{split} `{config.get(split) or 'passed from Python'}`"
                                      for split in ("train", "validation")),
+              *([f"- adaptive pretraining: task (the base model's own LM objective on the training texts first, "
+                 f"{training.get('adapt_epochs') or 'auto'} epochs)"] if training.get("adapt") == "task" else []),
               f"- epochs run: {len(history)}" + (f" (best: {_best(history)})" if _best(history) else ""),
               "- settings: " + ", ".join(f"{k}={training.get(k)}" for k in
                                          ("epochs", "batch_size", "learning_rate", "max_length", "long_texts", "seed")

@@ -15,8 +15,8 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer
 from ..errors import ModelLoadError
 from .architectures import ARCHITECTURES, Architecture, architecture_for
 
-__all__ = ["ALIASES", "resolve", "load_tokenizer", "load_backbone", "model_architecture", "max_input_length",
-           "quiet_transformers"]
+__all__ = ["ALIASES", "resolve", "load_tokenizer", "load_backbone", "load_language_model", "model_architecture",
+           "max_input_length", "quiet_transformers"]
 
 
 def _minilm_l6() -> str:
@@ -142,3 +142,19 @@ def load_backbone(name: str, arch: Architecture, pad_token_id: int, *, pretraine
         model = AutoModel.from_config(config, dtype=torch.float32, **arch.load_kwargs)
     model.config.pad_token_id = pad_token_id
     return model
+
+
+def load_language_model(name: str, arch: Architecture, pad_token_id: int):
+    """``(model, missing)``: the checkpoint with a language-model head (masked LM for encoders,
+    causal LM for decoders) and the names of the head weights it did not ship. A sentence encoder
+    such as all-MiniLM-L6-v2 has no head: transformers then ties the output layer to the input
+    embeddings (as pretraining did) and initialises the rest of the head (BERT's transform layer)
+    afresh."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
+
+    loader = AutoModelForCausalLM if arch.decoder else AutoModelForMaskedLM
+    model, info = _load("language model", name, loader.from_pretrained, dtype=torch.float32,
+                        output_loading_info=True)
+    model.config.pad_token_id = pad_token_id
+    return model, sorted(info.get("missing_keys", []))

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from ..data.word_windows import IGNORE as IGNORE_INDEX  # positions that are not scored (sub-tokens, padding)
 
-__all__ = ["SummedCrossEntropy", "SummedSquaredError"]
+__all__ = ["SummedCrossEntropy", "NextTokenCrossEntropy", "SummedSquaredError"]
 
 
 class SummedCrossEntropy:
@@ -38,6 +38,17 @@ class SummedCrossEntropy:
         if self.class_weights is None:
             return torch.tensor(float(labelled.numel()), device=labels.device)
         return self.class_weights.to(labels.device)[labelled].sum().float()
+
+
+class NextTokenCrossEntropy(SummedCrossEntropy):
+    """Causal language modelling: position t's logits predict the token at t + 1, so logits and
+    labels are shifted against each other before the summed cross-entropy (and its weight)."""
+
+    def __call__(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return super().__call__(logits[:, :-1], labels[:, 1:])
+
+    def weight(self, labels: torch.Tensor) -> torch.Tensor:
+        return super().weight(labels[:, 1:])
 
 
 class SummedSquaredError:

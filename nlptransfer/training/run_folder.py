@@ -20,8 +20,8 @@ __all__ = ["start_run", "decide_output_dir", "write_run_records", "prepare_run_f
 # What marks a folder as holding a run (or a saved model) that a fresh run would mix with.
 RUN_RECORDS = (METRICS_LOG, "history.json", "checkpoints", "nlptransfer.json", "auto.json")
 # Everything a run writes: what overwrite_output_dir=true removes (nothing else in the folder).
-RUN_ENTRIES = (*MODEL_ENTRIES, *RUN_RECORDS, "mlruns", "plots", "report.md", "report.html", "candidates", "auto.md",
-               "recommend.md", "recommend.json", "recommend.png")
+RUN_ENTRIES = (*MODEL_ENTRIES, *RUN_RECORDS, "mlruns", "plots", "report.md", "report.html", "candidates", "adapted",
+               "auto.md", "recommend.md", "recommend.json", "recommend.png")
 
 
 def prepare_run_folder(run_dir: Path, *, resuming: bool, overwrite: bool) -> None:

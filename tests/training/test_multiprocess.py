@@ -232,3 +232,20 @@ def test_auto_on_two_processes_trains_the_same_candidates_and_writes_once(tiny_m
     assert json.loads((out / "nlptransfer.json").read_text())["strategy"] == choice["strategy"]
     assert json.loads((out / "metrics-test.json").read_text())["split"] == "test"
     assert load(out).predict(["WIN a prize now"])[0] in ("spam", "ham")
+
+
+def test_adapt_runs_on_two_processes(tiny_models, assets, tmp_path):
+    out = tmp_path / "adapted"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    cmd = [BIN / "accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29534", "-m", "nlptransfer",
+           "adapt", "--model", tiny_models["gpt2"], "--texts", str(assets / "sentiment_train.csv"), "--output-dir",
+           str(out), "--held-out", "0.25", "epochs=3", "batch_size=4", "max_length=32", "learning_rate=2e-3",
+           "progress=false"]
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert "processes: 2 (MULTI_CPU)" in r.stdout, r.stdout
+    record = json.loads((out / "adaptation.json").read_text())
+    assert record["held_out_loss_after"] < record["held_out_loss_before"]
+    # Each process steps through its half of the batches: ceil(windows / (4 x 2)) steps per epoch.
+    assert record["optimizer_steps"] == 3 * -(-record["train_windows"] // 8)
