@@ -99,8 +99,8 @@ def _lm_loss(model, rows, collate, device, batch_size: int) -> float:
     model.eval()
     total = weight = 0.0
     for start in range(0, len(rows), batch_size):
-        batch = {k: v.to(device) for k, v in collate([rows[i] for i in range(start, min(start + batch_size,
-                                                                                          len(rows)))]).items()}
+        chunk = [rows[i] for i in range(start, min(start + batch_size, len(rows)))]
+        batch = {k: v.to(device) for k, v in collate(chunk).items()}
         labels = batch.pop("labels")
         total += float(loss_fn(model(**batch), labels))
         weight += float(loss_fn.weight(labels))
@@ -108,8 +108,7 @@ def _lm_loss(model, rows, collate, device, batch_size: int) -> float:
 
 
 def adapt_language_model(model: str, texts: list[str], output_dir, config, *, accelerator,
-                         held_out: list[str] | None = None, learning_rate: float | None = None,
-                         identity: dict | None = None) -> AdaptResult:
+                         held_out: list[str] | None = None, learning_rate: float | None = None) -> AdaptResult:
     """Continue pretraining ``model`` on ``texts`` and save it to ``output_dir``.
 
     ``config`` is a ``TrainConfig``: epochs (none: chosen from the data as for fine-tuning),
@@ -147,9 +146,9 @@ def adapt_language_model(model: str, texts: list[str], output_dir, config, *, ac
                       f"tokens)" + (f"; held-out {objective} loss {before:.4f}" if before is not None else ""))
     started = time.perf_counter()
     loss_fn = NextTokenCrossEntropy() if arch.decoder else SummedCrossEntropy()
-    result = train_model(net, rows, collate, config=phase, learning_rate=learning_rate or ADAPT_LEARNING_RATE,
-                         accelerator=accelerator, loss_fn=loss_fn, description="adapt", run_dir=out,
-                         identity={"model": model, "objective": objective, **(identity or {})})
+    lr = learning_rate or ADAPT_LEARNING_RATE
+    result = train_model(net, rows, collate, config=phase, learning_rate=lr, accelerator=accelerator, loss_fn=loss_fn,
+                         description="adapt", run_dir=out, identity={"model": model, "objective": objective})
     seconds = time.perf_counter() - started
     after = _lm_loss(net, held, collate, accelerator.device, config.batch_size) if held else None
     if after is not None:
@@ -161,8 +160,8 @@ def adapt_language_model(model: str, texts: list[str], output_dir, config, *, ac
         tokenizer.save_pretrained(out)
         record = {"base_model": model, "model_type": model_type, "objective": objective,
                   "corpus": corpus_digest(texts), "seed": config.seed, "max_length": config.max_length,
-                  "epochs": len(result.history), "optimizer_steps": result.optimizer_steps,
-                  "learning_rate": learning_rate or ADAPT_LEARNING_RATE, "train_texts": len(texts),
+                  "epochs_asked": config.epochs, "epochs": len(result.history),
+                  "optimizer_steps": result.optimizer_steps, "learning_rate": lr, "train_texts": len(texts),
                   "train_windows": len(rows), "held_out_texts": len(held_out or []), "held_out_loss_before": before,
                   "held_out_loss_after": after, "seconds": round(seconds, 1), "new_head": new_head}
         atomic_write_text(out / ADAPTATION_FILE, json.dumps(record, indent=2))  # written last: the folder is done
@@ -258,7 +257,7 @@ def task_backbone(run, train_texts: list[str], validation_texts: list[str] | Non
     folder = run_dir / "adapted"
     record = folder / ADAPTATION_FILE
     wanted = {"base_model": run.model, "corpus": corpus_digest(train_texts), "seed": cfg.seed,
-              "max_length": cfg.max_length}
+              "max_length": cfg.max_length, "epochs_asked": cfg.adapt_epochs}
     if record.exists() and all(json.loads(record.read_text()).get(k) == v for k, v in wanted.items()):
         accelerator.print(f"adapt=task: reusing the adapted checkpoint in {folder}")
         return str(folder), float(json.loads(record.read_text())["seconds"])
