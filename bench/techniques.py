@@ -6,7 +6,7 @@ Four ``nlptransfer.compare`` runs on identical splits (same train subsets per si
 same test set), minilm-l6, default training options (epochs chosen from the data, early stopping):
   A  strategies full, partial, gradual, and the classic TF-IDF baseline;
   T  full with adapt=task (task-adaptive pretraining on that run's own training texts; row
-     "full+adapt");
+     "full+adapt"; in A's folder, on A's split files);
   B  full with layerwise_lr_decay=0.9 (row "full+lld");
   C  full on minilm-l6 adapted first on IMDB's unlabelled training reviews (``nlptransfer adapt``;
      the same domain, movie reviews; row "full+dapt": domain-adaptive pretraining).
@@ -56,10 +56,12 @@ def main() -> None:
     base = TrainConfig(progress=False)
     common = dict(seeds=args.seeds, train_fractions=fractions, classic=False)
     started = time.perf_counter()
+    # T shares A's folder (and so A's split files): compare.json then describes A, so T's runs are noted first.
+    compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
+            output_dir=str(out / "A"), training=base, **common)
+    task_adapted = json.loads((out / "A" / "compare.json").read_text())["runs"]
     compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full", "partial", "gradual"],
             output_dir=str(out / "A"), training=base, **{**common, "classic": True})
-    compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
-            output_dir=str(out / "T"), training=base, **common)
     compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full"],
             output_dir=str(out / "B"), training=dataclasses.replace(base, layerwise_lr_decay=0.9), **common)
     dapt = out / "minilm-l6-imdb"
@@ -70,9 +72,9 @@ def main() -> None:
             training=base, **common)
 
     runs = []
-    for part, rename in (("A", {}), ("T", {}), ("B", {"full": "full+lld"}), ("C", {"full": "full+dapt"})):
-        spec = json.loads((out / part / "compare.json").read_text())
-        for run in load_runs(out / part, spec["runs"]):
+    for part, rename in (("A", {}), ("B", {"full": "full+lld"}), ("C", {"full": "full+dapt"})):
+        wanted = json.loads((out / part / "compare.json").read_text())["runs"]
+        for run in load_runs(out / part, {**wanted, **task_adapted} if part == "A" else wanted):
             run["strategy"] = rename.get(run["strategy"], run["strategy"])
             run["model"] = "minilm-l6" if run["model"] != "classic" else "classic"
             runs.append(run)
