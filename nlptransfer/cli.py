@@ -63,7 +63,8 @@ def _predict(args) -> None:
         return
     texts = list(args.text or [])
     if args.file:
-        texts += [line for line in lines_of(read_source_text(args.file, f"file '{args.file}'")) if line.strip()]
+        text = read_source_text(args.file, f"file '{args.file}'", needs="one text per line")
+        texts += [line for line in lines_of(text) if line.strip()]
     if not texts:
         raise ConfigError("Nothing to predict: pass --text TEXT (repeatable) or --file FILE (one text per line).")
     model = load(args.model_dir)
@@ -251,8 +252,7 @@ def main(argv: list[str] | None = None) -> None:
     rec.add_argument("overrides", nargs="*", help=options_help)
     rec.set_defaults(fn=_recommend)
 
-    ada = sub.add_parser("adapt", help="continue a checkpoint's pretraining on unlabelled text (masked or causal "
-                                       "LM); the folder is a model for train, compare, recommend")
+    ada = sub.add_parser("adapt", help="continue a checkpoint's pretraining (masked/causal LM) on unlabelled text")
     ada.add_argument("--model", default="minilm-l6", help="hub id, local folder or alias")
     ada.add_argument("--texts", required=True, help=".txt (one text per line) or CSV/TSV/JSONL (--text-column)")
     ada.add_argument("--text-column", default="text")

@@ -12,9 +12,11 @@ from ..errors import DataError
 __all__ = ["read_source_text", "lines_of"]
 
 
-def read_source_text(path: str | os.PathLike, where: str) -> str:
+def read_source_text(path: str | os.PathLike, where: str,
+                     needs: str = "a header row and at least one row of data") -> str:
     """The whole file decoded as UTF-8 (a byte-order mark is dropped); ``.gz`` files are
-    decompressed first. ``where`` names the file in messages ("train file 'x.csv'")."""
+    decompressed first. ``where`` names the file in messages ("train file 'x.csv'"), ``needs``
+    what an empty one lacks."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{where} does not exist (working directory: {os.getcwd()}).")
@@ -30,7 +32,7 @@ def read_source_text(path: str | os.PathLike, where: str) -> str:
         except (EOFError, zlib.error) as e:
             raise DataError(f"{where} is a damaged or truncated gzip file ({e}); copy or compress it again.") from None
     if not raw.strip():
-        raise DataError(f"{where} is empty; it needs a header row and at least one row of data.")
+        raise DataError(f"{where} is empty or blank; it needs {needs}.")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
