@@ -16,7 +16,8 @@ from nlptransfer.models.architectures import ARCHITECTURES
 from nlptransfer.models.pretrained import load_language_model, load_tokenizer
 from nlptransfer.models.task_model import build_task_model
 from nlptransfer.strategies import STRATEGIES
-from nlptransfer.training.adaptation import _corpus_rows, _LanguageModel, _LanguageModelCollator, _lm_loss
+from nlptransfer.training.adaptation import HEAD_WARMUP_STEPS, _warm_up_head
+from nlptransfer.training.lm_objective import LanguageModelCollator, LanguageModelNet, corpus_rows, lm_loss
 
 BIN = [sys.executable, "-m", "nlptransfer"]
 
@@ -51,9 +52,17 @@ def test_adapt_lowers_the_lm_loss_and_saves_what_it_trained(family, tiny_models,
     held = pd.read_csv(assets / "sentiment_train.csv")["text"].tolist()
     order = __import__("numpy").random.default_rng(42).permutation(len(held))
     held = [held[i] for i in sorted(order[:record["held_out_texts"]])]
-    collate = _LanguageModelCollator(tokenizer, arch.decoder, 42)
-    rows = _corpus_rows(tokenizer, held, 32)
-    assert _lm_loss(_LanguageModel(lm), rows, collate, "cpu", 8) == pytest.approx(done.held_out_loss_after, abs=1e-5)
+    collate = LanguageModelCollator(tokenizer, arch.decoder, 42)
+    rows = corpus_rows(tokenizer, held, 32)
+    net = LanguageModelNet(lm, None if arch.decoder else rows[0]["input_ids"])
+    assert lm_loss(net, rows, collate, "cpu", 8) == pytest.approx(done.held_out_loss_after, abs=1e-5)
+    # The fresh BERT head trained alone first; it lowered the held-out loss on its own.
+    warmup = record["head_warmup"]
+    if family == "bert":
+        assert warmup["steps"] >= HEAD_WARMUP_STEPS and warmup["tensors"]
+        assert done.held_out_loss_after < warmup["held_out_loss"] < done.held_out_loss_before
+    else:
+        assert warmup is None
 
 
 def test_every_pretrained_strategy_builds_on_the_adapted_backbone(tiny_models, assets, tmp_path):
@@ -72,8 +81,8 @@ def test_every_pretrained_strategy_builds_on_the_adapted_backbone(tiny_models, a
 
 def test_masks_are_fixed_per_batch_new_per_composition_and_spare_special_tokens(tiny_models, assets):
     tokenizer = load_tokenizer(tiny_models["bert"], ARCHITECTURES["bert"])
-    rows = _corpus_rows(tokenizer, _texts(assets) * 4, 32)
-    collate = _LanguageModelCollator(tokenizer, causal=False, seed=0)
+    rows = corpus_rows(tokenizer, _texts(assets) * 4, 32)
+    collate = LanguageModelCollator(tokenizer, causal=False, seed=0)
     batch = [rows[i] for i in range(16)]
     first, again = collate(batch), collate(batch)
     assert torch.equal(first["input_ids"], again["input_ids"]) and torch.equal(first["labels"], again["labels"])
@@ -85,6 +94,48 @@ def test_masks_are_fixed_per_batch_new_per_composition_and_spare_special_tokens(
     assert 0.12 < targets / maskable < 0.18, (targets, maskable)  # 15% of the tokens, ~1,500 of them
     special = torch.isin(first["input_ids"], torch.tensor([tokenizer.cls_token_id, tokenizer.sep_token_id]))
     assert not ((first["labels"] != -100) & special).any()
+
+
+def _masked_lm(family, tiny_models, assets):
+    arch = ARCHITECTURES[family]
+    tokenizer = load_tokenizer(tiny_models[family], arch)
+    lm, missing = load_language_model(tiny_models[family], arch, tokenizer.pad_token_id)
+    rows = corpus_rows(tokenizer, _texts(assets), 32)
+    return lm, missing, rows, LanguageModelCollator(tokenizer, causal=False, seed=0)
+
+
+@pytest.mark.parametrize("family", ["bert", "roberta"])
+def test_the_head_runs_on_masked_positions_only_with_the_full_models_logits_there(family, tiny_models, assets):
+    lm, _, rows, collate = _masked_lm(family, tiny_models, assets)
+    net = LanguageModelNet(lm, rows[0]["input_ids"]).eval()
+    assert net.head is not None  # base model + one per-position head: split
+    batch = collate([rows[i] for i in range(8)])
+    with torch.no_grad():
+        full = lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        sparse = net(batch["input_ids"], batch["attention_mask"], batch["predict_at"])
+    assert sparse.shape == (int(batch["predict_at"].sum()), full.shape[-1]) and sparse.shape[0] > 0
+    torch.testing.assert_close(sparse, full[batch["predict_at"]], atol=1e-5, rtol=1e-5)
+    # A model that is more than base + head is not split; its output is the full logits, selected.
+    lm.extra = torch.nn.Linear(2, 2)
+    fallback = LanguageModelNet(lm, rows[0]["input_ids"]).eval()
+    assert fallback.head is None
+    with torch.no_grad():
+        torch.testing.assert_close(fallback(batch["input_ids"], batch["attention_mask"], batch["predict_at"]),
+                                   full[batch["predict_at"]], atol=1e-5, rtol=1e-5)
+
+
+def test_the_warm_up_trains_the_fresh_head_alone_then_unfreezes(tiny_models, assets, tmp_path):
+    from accelerate import Accelerator
+
+    lm, missing, rows, collate = _masked_lm("bert", tiny_models, assets)
+    net = LanguageModelNet(lm, rows[0]["input_ids"])
+    start = {n: p.detach().clone() for n, p in lm.named_parameters()}
+    record = _warm_up_head(net, missing, rows, rows, collate, _config(), Accelerator(cpu=True), tmp_path)
+    moved = {n for n, p in lm.named_parameters() if not torch.equal(p.detach(), start[n])}
+    assert moved and moved == set(record["tensors"]) and moved <= set(missing), (moved, missing)
+    assert "bert.embeddings.word_embeddings.weight" not in moved  # the tied output layer stays the embeddings
+    assert all(p.requires_grad for p in lm.parameters())
+    assert record["steps"] >= HEAD_WARMUP_STEPS and json.loads((tmp_path / "head_warmup.json").read_text()) == record
 
 
 def test_resume_in_the_middle_of_adaptation_ends_identical(tiny_models, assets, tmp_path):

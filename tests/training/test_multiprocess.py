@@ -234,12 +234,13 @@ def test_auto_on_two_processes_trains_the_same_candidates_and_writes_once(tiny_m
     assert load(out).predict(["WIN a prize now"])[0] in ("spam", "ham")
 
 
-def test_adapt_runs_on_two_processes(tiny_models, assets, tmp_path):
+@pytest.mark.parametrize("family", ["gpt2", "bert"])  # causal LM; masked LM with the fresh head's warm-up first
+def test_adapt_runs_on_two_processes(family, tiny_models, assets, tmp_path):
     out = tmp_path / "adapted"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     cmd = [BIN / "accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29534", "-m", "nlptransfer",
-           "adapt", "--model", tiny_models["gpt2"], "--texts", str(assets / "sentiment_train.csv"), "--output-dir",
+           "adapt", "--model", tiny_models[family], "--texts", str(assets / "sentiment_train.csv"), "--output-dir",
            str(out), "--held-out", "0.25", "epochs=3", "batch_size=4", "max_length=32", "learning_rate=2e-3",
            "progress=false"]
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
@@ -249,3 +250,6 @@ def test_adapt_runs_on_two_processes(tiny_models, assets, tmp_path):
     assert record["held_out_loss_after"] < record["held_out_loss_before"]
     # Each process steps through its half of the batches: ceil(windows / (4 x 2)) steps per epoch.
     assert record["optimizer_steps"] == 3 * -(-record["train_windows"] // 8)
+    if family == "bert":  # the head-only phase ran under DDP too, then the whole model trained
+        assert record["head_warmup"]["steps"] >= 50 and record["held_out_loss_after"] < record["head_warmup"][
+            "held_out_loss"]
