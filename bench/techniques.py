@@ -1,6 +1,6 @@
 """What the textbook's techniques add over plain full fine-tuning, on Rotten Tomatoes at small sizes.
 
-    python bench/techniques.py [--sizes 100,400,1600] [--seeds 3] [--dapt-texts 2000] [--out DIR]
+    python bench/techniques.py [--sizes 100,400,1600] [--seeds 3] [--dapt-texts 2000] [--parts A,T,B,C] [--out DIR]
 
 Four ``nlptransfer.compare`` runs on identical splits (same train subsets per size and seed, the
 same test set), minilm-l6, default training options (epochs chosen from the data, early stopping):
@@ -38,8 +38,11 @@ def main() -> None:
     ap.add_argument("--sizes", default="100,400,1600")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--dapt-texts", type=int, default=2000)
+    ap.add_argument("--parts", default="A,T,B,C", help="which of the compare runs below (A is always run: the "
+                                                       "reference and the split files)")
     ap.add_argument("--out", default="/tmp/techniques")
     args = ap.parse_args()
+    parts = set(args.parts.split(",")) | {"A"}
 
     from nlptransfer import TrainConfig, adapt, compare
     from nlptransfer.comparison.summary import load_runs, summarize
@@ -57,34 +60,40 @@ def main() -> None:
     common = dict(seeds=args.seeds, train_fractions=fractions, classic=False)
     started = time.perf_counter()
     # T shares A's folder (and so A's split files): compare.json then describes A, so T's runs are noted first.
-    compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
-            output_dir=str(out / "A"), training=base, **common)
-    task_adapted = json.loads((out / "A" / "compare.json").read_text())["runs"]
+    task_adapted = {}
+    if "T" in parts:
+        compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
+                output_dir=str(out / "A"), training=base, **common)
+        task_adapted = json.loads((out / "A" / "compare.json").read_text())["runs"]
     compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full", "partial", "gradual"],
             output_dir=str(out / "A"), training=base, **{**common, "classic": True})
-    compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full"],
-            output_dir=str(out / "B"), training=dataclasses.replace(base, layerwise_lr_decay=0.9), **common)
+    if "B" in parts:
+        compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full"],
+                output_dir=str(out / "B"), training=dataclasses.replace(base, layerwise_lr_decay=0.9), **common)
     dapt = out / "minilm-l6-imdb"
-    if not (dapt / "adaptation.json").exists():
-        reviews = pd.read_csv(DATA / "imdb" / "train.csv.gz")["text"].sample(n=args.dapt_texts, random_state=0)
-        adapt("minilm-l6", reviews.tolist(), dapt, training=TrainConfig(epochs=1, progress=False), overwrite=True)
-    compare("sentiment", train, validation, test, models=[str(dapt)], strategies=["full"], output_dir=str(out / "C"),
-            training=base, **common)
+    if "C" in parts:
+        if not (dapt / "adaptation.json").exists():
+            reviews = pd.read_csv(DATA / "imdb" / "train.csv.gz")["text"].sample(n=args.dapt_texts, random_state=0)
+            adapt("minilm-l6", reviews.tolist(), dapt, training=TrainConfig(epochs=1, progress=False), overwrite=True)
+        compare("sentiment", train, validation, test, models=[str(dapt)], strategies=["full"],
+                output_dir=str(out / "C"), training=base, **common)
 
     runs = []
     for part, rename in (("A", {}), ("B", {"full": "full+lld"}), ("C", {"full": "full+dapt"})):
+        if part not in parts:
+            continue
         wanted = json.loads((out / part / "compare.json").read_text())["runs"]
         for run in load_runs(out / part, {**wanted, **task_adapted} if part == "A" else wanted):
             run["strategy"] = rename.get(run["strategy"], run["strategy"])
             run["model"] = "minilm-l6" if run["model"] != "classic" else "classic"
             runs.append(run)
     summary = summarize(runs, "sentiment")
-    record = json.loads((dapt / "adaptation.json").read_text())
-    rows = [{"kind": "gain", **g} for g in summary["versus_plain"]] + \
-           [{"kind": "group", **g} for g in summary["groups"]] + [{"kind": "dapt", **record}]
+    rows = [{"kind": "gain", **g} for g in summary["versus_plain"]] + [{"kind": "group", **g} for g in summary["groups"]]
+    if "C" in parts:
+        rows.append({"kind": "dapt", **json.loads((dapt / "adaptation.json").read_text())})
     report = harness.save_results("techniques", rows, ("kind", "model", "strategy", "fraction"))
     report.update(subsets=f"train sizes {args.sizes} of {n_train}; validation 300 of RT validation (seed 0); "
-                          f"test 1066; DAPT on {args.dapt_texts} IMDB train reviews", seeds=args.seeds,
+                          f"test 1066; DAPT on {args.dapt_texts} IMDB train reviews", seeds=args.seeds, parts=sorted(parts),
                   wall_seconds=round(time.perf_counter() - started))
     path = Path(__file__).parent / "results" / f"techniques-{report['date']}.json"
     path.write_text(json.dumps(report, indent=1) + "\n")
