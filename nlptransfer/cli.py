@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .config import RunConfig, TrainConfig, describe_options
+from .config import RunConfig, TrainConfig, describe_options, load_run_config
 from .errors import ConfigError, exit_on_user_error
 from .strategies import NEURAL
 from .task_types import TASK_TYPES
@@ -19,7 +19,6 @@ _TRAIN_FLAGS = ("task", "model", "strategy", "train", "validation", "test", "out
 
 
 def _train(args) -> None:
-    from .config import load_run_config
     from .recipe import run
 
     fixed = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None}
@@ -80,7 +79,6 @@ def _predict(args) -> None:
 
 def _compare(args) -> None:
     from .comparison.grid import compare
-    from .config import load_run_config
 
     def listed(text: str) -> list[str]:
         return [x.strip() for x in text.split(",") if x.strip()]
@@ -93,7 +91,8 @@ def _compare(args) -> None:
     summary = compare(args.task, args.train, args.validation, args.test, models=listed(args.models),
                       strategies=listed(args.strategies), seeds=args.seeds, train_fractions=fractions,
                       output_dir=args.output_dir, training=training, classic=not args.no_classic,
-                      text_column=args.text_column, label_column=args.label_column, adapt=listed(args.adapt))
+                      text_column=args.text_column, label_column=args.label_column, adapt=listed(args.adapt),
+                      augment=listed(args.augment))
     for gain in summary["gains"]:
         print(f"{gain['model']} {gain['strategy']} @ {gain['fraction']:g}: {gain['metric']} {gain['gain']:+.4f} "
               f"vs {gain['reference']} [{gain['ci_low']:+.4f}, {gain['ci_high']:+.4f}] -> {gain['verdict']}")
@@ -105,7 +104,6 @@ def _compare(args) -> None:
 
 
 def _recommend(args) -> None:
-    from .config import load_run_config
     from .selection import recommend
 
     columns = {k: getattr(args, k) for k in ("text_column", "label_column", "tokens_column", "tags_column")
@@ -119,7 +117,6 @@ def _recommend(args) -> None:
 
 
 def _adapt(args) -> None:
-    from .config import load_run_config
     from .training.adaptation import adapt
 
     flags = {"resume_from_checkpoint": args.resume_from_checkpoint} if args.resume_from_checkpoint else {}
@@ -226,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
                            "models and strategies on each run's data)")
     comp.add_argument("--adapt", default="none", help="none,task: each pretrained strategy also after task-adaptive "
                                                       "pretraining on its training texts (rows STRATEGY+adapt)")
+    comp.add_argument("--augment", default="none", help="none,eda (ner also mention): each row also with augmented "
+                                                        "training copies (rows STRATEGY+eda)")
     comp.add_argument("--seeds", type=int, default=3)
     comp.add_argument("--train-fractions", default="1.0", help="e.g. 0.05,0.25,1.0 (learning curve)")
     comp.add_argument("--output-dir", default="out/compare")

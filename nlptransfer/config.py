@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from .errors import ConfigError
+from .options import check_fields, describe_range, option, parse_budget
 from .strategies import AUTO, STRATEGIES
 from .task_types import TASK_TYPES
 
@@ -22,95 +22,75 @@ __all__ = ["TrainConfig", "RunConfig", "load_run_config", "config_from_command_l
            "describe_options"]
 
 
-def _option(default, help: str, *, choices: tuple | None = None, low: float | None = None, high: float | None = None,
-            low_open: bool = False, high_open: bool = False, factory=None):
-    """A config field with its one-line help and the values it accepts, checked at construction
-    (``low``/``high`` bound numbers; ``*_open`` excludes the bound itself)."""
-    meta = {"help": help, "choices": choices, "low": low, "high": high, "low_open": low_open, "high_open": high_open}
-    if factory is not None:
-        return field(default_factory=factory, metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def parse_budget(value) -> float | None:
-    """Seconds from 90, "90s", "30m" or "2h"; None for no budget."""
-    if value is None:
-        return None
-    text, units = str(value).strip().lower(), {"s": 1, "m": 60, "h": 3600}
-    try:
-        seconds = float(text[:-1]) * units[text[-1]] if text[-1:] in units else float(text)
-    except ValueError:
-        raise ConfigError(f"budget={value!r}: give seconds or a number with s, m or h, such as 30m.") from None
-    if not seconds > 0:
-        raise ConfigError(f"budget={value!r} must be more than zero.")
-    return seconds
-
-
 @dataclass
 class TrainConfig:
     """Hyperparameters of one training run. ``None`` means "the strategy's default"."""
 
-    epochs: int | None = _option(None, "passes over the training data; none: chosen from its size (at least 500 "
-                                 "optimizer steps, 3 to 20 epochs); early stopping may end sooner", low=1)
-    batch_size: int = _option(16, "examples per batch and process", low=1)
-    eval_batch_size: int = _option(64, "examples per batch when predicting", low=1)
-    learning_rate: float | None = _option(None, "none: the strategy's default (full 3e-5, lora 5e-4, frozen head "
-                                          "1e-2, scratch 1e-4)", low=0, low_open=True)
-    head_learning_rate: float | None = _option(None, "the head's own (usually higher) rate", low=0, low_open=True)
-    weight_decay: float = _option(0.01, "AdamW decay (never on biases and norms)", low=0)
-    warmup_ratio: float = _option(0.1, "share of the optimizer steps with a linearly rising learning rate",
-                                  low=0, high=1, high_open=True)
-    max_length: int = _option(128, "tokens per text (NER: per window); at most what the model takes", low=4)
-    long_texts: str = _option("truncate", "texts over max_length: truncate (keep the start), head_tail (keep "
-                              "the start and the end), chunks (score overlapping windows and pool)",
-                              choices=("truncate", "head_tail", "chunks"))
-    gradient_accumulation_steps: int = _option(1, "micro-batches per optimizer step", low=1)
-    max_grad_norm: float = _option(1.0, "gradient clipping norm", low=0, low_open=True)
-    early_stopping_patience: int | None = _option(3, "epochs without a better validation score before stopping; "
-                                                  "none trains every epoch", low=1)
-    seed: int = _option(42, "seed of weights, dropout and data order", low=0, high=4294967295)
-    group_by_length: bool = _option(True, "batch texts of similar length together (less padding)")
-    pooling: str | None = _option(None, "none: the architecture table's choice", choices=("mean", "cls", "last"))
-    dropout: float = _option(0.1, "dropout before the head", low=0, high=1, high_open=True)
-    lora_r: int = _option(8, "LoRA rank", low=1)
-    lora_alpha: int = _option(16, "LoRA scaling (alpha / r)", low=1)
-    lora_dropout: float = _option(0.1, "dropout on the LoRA path", low=0, high=1, high_open=True)
-    window_overlap: int = _option(16, "NER: words shared by consecutive windows of a long sentence", low=0)
-    head: str | None = _option(None, "frozen/contrastive: sklearn (LogisticRegression, C chosen on validation; "
-                               "the default) or linear (gradient descent)", choices=("linear", "sklearn"))
-    head_init: str = _option("random", "full/partial/gradual/lora: random, or probe (the head starts as a "
-                             "LogisticRegression fitted on the pretrained features: LP-FT)", choices=("random", "probe"))
-    freeze_layers: int | None = _option(None, "partial: embeddings and the bottom k blocks stay frozen; negative k: "
-                                        "train only the top |k|; none: half the blocks")
-    unfreeze_every: int | None = _option(None, "gradual: optimizer steps between blocks joining; none: one per "
-                                         "epoch, shortened so all have joined by half-way", low=1)
-    adapt: str = _option("none", "task: first continue pretraining (masked or causal LM) on the training texts "
-                         "(task-adaptive pretraining)", choices=("none", "task"))
-    adapt_epochs: int | None = _option(None, "adapt=task: passes over the texts; none: chosen as for epochs", low=1)
-    layerwise_lr_decay: float | None = _option(None, "block i of L learns at learning_rate * decay^(L-i), the "
-                                               "embeddings at decay^L; e.g. 0.9", low=0, low_open=True, high=1)
-    contrastive_pairs: int | None = _option(None, "contrastive: pairs; none: 20 per labelled text, at most 2000", low=2)
-    class_weights: str = _option("auto", "auto (on when a binary minority is under 25%)", choices=("auto", "on", "off"))
-    target_precision: float | None = _option(None, "spam: lowest threshold with this validation precision", low=0,
-                                             high=1, low_open=True)
-    temperature_scaling: bool = _option(False, "classification: fit a softmax temperature on validation")
-    progress: bool = _option(True, "progress bars")
-    gradient_checkpointing: bool = _option(False, "recompute activations in backward: less memory, ~30% slower")
-    auto_batch_size: bool = _option(True, "out of memory before the first step: halve batch, double accumulation")
-    checkpoint_every_steps: int | None = _option(None, "save the training state every N optimizer steps", low=1)
-    checkpoint_every_epoch: bool = _option(False, "save the full training state at the end of every epoch")
-    checkpoint_limit: int = _option(2, "newest training-state checkpoints kept", low=1)
-    resume_from_checkpoint: str | None = _option(None, "latest (under output_dir/checkpoints) or a checkpoint folder")
-    overwrite_output_dir: bool = _option(False, "replace the run already in output_dir instead of refusing")
-    self_contained: bool = _option(False, "frozen and LoRA: save the base weights, not a checked reference to them")
-    logging_steps: int = _option(10, "optimizer steps between rows of metrics.jsonl", low=1)
-    report_to: str = _option("none", "also log to tensorboard, mlflow or both (tensorboard,mlflow)")
-    budget: str | None = _option(None, "strategy or model auto: the longest training to wait for, as 90s, 30m or 2h; "
-                                 "none: no limit")
-    auto_candidates: int = _option(2, "auto: ranked candidates to train (the classic model trains too)", low=1)
+    epochs: int | None = option(None, "passes over the training data; none: chosen from its size (at least 500 "
+                                "optimizer steps, 3 to 20 epochs); early stopping may end sooner", low=1)
+    batch_size: int = option(16, "examples per batch and process", low=1)
+    eval_batch_size: int = option(64, "examples per batch when predicting", low=1)
+    learning_rate: float | None = option(None, "none: the strategy's default (full 3e-5, lora 5e-4, frozen head "
+                                         "1e-2, scratch 1e-4)", low=0, low_open=True)
+    head_learning_rate: float | None = option(None, "the head's own (usually higher) rate", low=0, low_open=True)
+    weight_decay: float = option(0.01, "AdamW decay (never on biases and norms)", low=0)
+    warmup_ratio: float = option(0.1, "share of the optimizer steps with a linearly rising learning rate",
+                                 low=0, high=1, high_open=True)
+    max_length: int = option(128, "tokens per text (NER: per window); at most what the model takes", low=4)
+    long_texts: str = option("truncate", "texts over max_length: truncate (keep the start), head_tail (keep "
+                             "the start and the end), chunks (score overlapping windows and pool)",
+                             choices=("truncate", "head_tail", "chunks"))
+    gradient_accumulation_steps: int = option(1, "micro-batches per optimizer step", low=1)
+    max_grad_norm: float = option(1.0, "gradient clipping norm", low=0, low_open=True)
+    early_stopping_patience: int | None = option(3, "epochs without a better validation score before stopping; "
+                                                 "none trains every epoch", low=1)
+    seed: int = option(42, "seed of weights, dropout and data order", low=0, high=4294967295)
+    group_by_length: bool = option(True, "batch texts of similar length together (less padding)")
+    pooling: str | None = option(None, "none: the architecture table's choice", choices=("mean", "cls", "last"))
+    dropout: float = option(0.1, "dropout before the head", low=0, high=1, high_open=True)
+    lora_r: int = option(8, "LoRA rank", low=1)
+    lora_alpha: int = option(16, "LoRA scaling (alpha / r)", low=1)
+    lora_dropout: float = option(0.1, "dropout on the LoRA path", low=0, high=1, high_open=True)
+    window_overlap: int = option(16, "NER: words shared by consecutive windows of a long sentence", low=0)
+    head: str | None = option(None, "frozen/contrastive: sklearn (LogisticRegression, C chosen on validation; "
+                              "the default) or linear (gradient descent)", choices=("linear", "sklearn"))
+    head_init: str = option("random", "full/partial/gradual/lora: random, or probe (the head starts as a "
+                            "LogisticRegression fitted on the pretrained features: LP-FT)", choices=("random", "probe"))
+    freeze_layers: int | None = option(None, "partial: embeddings and the bottom k blocks stay frozen; negative k: "
+                                       "train only the top |k|; none: half the blocks")
+    unfreeze_every: int | None = option(None, "gradual: optimizer steps between blocks joining; none: one per "
+                                        "epoch, shortened so all have joined by half-way", low=1)
+    adapt: str = option("none", "task: first continue pretraining (masked or causal LM) on the training texts "
+                        "(task-adaptive pretraining)", choices=("none", "task"))
+    adapt_epochs: int | None = option(None, "adapt=task: passes over the texts; none: chosen as for epochs", low=1)
+    augment: str = option("none", "train only: eda (random word swap/deletion/insertion; NER: on O words only) or, "
+                          "for ner, mention (entity mentions swapped for others of their type)",
+                          choices=("none", "eda", "mention"))
+    augment_copies: int = option(1, "augment: augmented copies of each training example", low=1)
+    layerwise_lr_decay: float | None = option(None, "block i of L learns at learning_rate * decay^(L-i), the "
+                                              "embeddings at decay^L; e.g. 0.9", low=0, low_open=True, high=1)
+    contrastive_pairs: int | None = option(None, "contrastive: pairs; none: 20 per labelled text, at most 2000", low=2)
+    class_weights: str = option("auto", "auto (on when a binary minority is under 25%)", choices=("auto", "on", "off"))
+    target_precision: float | None = option(None, "spam: lowest threshold with this validation precision", low=0,
+                                            high=1, low_open=True)
+    temperature_scaling: bool = option(False, "classification: fit a softmax temperature on validation")
+    progress: bool = option(True, "progress bars")
+    gradient_checkpointing: bool = option(False, "recompute activations in backward: less memory, ~30% slower")
+    auto_batch_size: bool = option(True, "out of memory before the first step: halve batch, double accumulation")
+    checkpoint_every_steps: int | None = option(None, "save the training state every N optimizer steps", low=1)
+    checkpoint_every_epoch: bool = option(False, "save the full training state at the end of every epoch")
+    checkpoint_limit: int = option(2, "newest training-state checkpoints kept", low=1)
+    resume_from_checkpoint: str | None = option(None, "latest (under output_dir/checkpoints) or a checkpoint folder")
+    overwrite_output_dir: bool = option(False, "replace the run already in output_dir instead of refusing")
+    self_contained: bool = option(False, "frozen and LoRA: save the base weights, not a checked reference to them")
+    logging_steps: int = option(10, "optimizer steps between rows of metrics.jsonl", low=1)
+    report_to: str = option("none", "also log to tensorboard, mlflow or both (tensorboard,mlflow)")
+    budget: str | None = option(None, "strategy or model auto: the longest training to wait for, as 90s, 30m or 2h; "
+                                "none: no limit")
+    auto_candidates: int = option(2, "auto: ranked candidates to train (the classic model trains too)", low=1)
 
     def __post_init__(self):
-        _check_fields(self)
+        check_fields(self)
         parse_budget(self.budget)
         for name in self.report_to.split(","):
             if name.strip() not in ("", "none", "tensorboard", "mlflow"):
@@ -121,74 +101,36 @@ class TrainConfig:
 class RunConfig:
     """One run of a task script or of ``nlptransfer train``."""
 
-    task: str = _option("sentiment", "sentiment, spam or ner", choices=tuple(TASK_TYPES))
-    model: str = _option("minilm-l6", "hub id, local folder or alias (minilm-l6 works offline); with strategy auto "
-                         "also auto (the offline aliases) or a comma-separated list of candidates")
-    strategy: str = _option("full", "what trains: " + "; ".join(f"{s.name}: {s.trains}" for s in STRATEGIES.values())
-                            + f"; {AUTO}: rank these, train the best few and keep the best on validation",
-                            choices=(*STRATEGIES, AUTO))
-    train: str | None = _option(None, "training data: CSV/TSV(.gz), JSONL; NER: CoNLL or JSONL")
-    validation: str | None = _option(None, "validation data: early stopping, threshold, calibration")
-    test: str | None = _option(None, "test data, scored after training")
-    text_column: str = _option("text", "column of the texts")
-    label_column: str = _option("label", "column of the labels")
-    tokens_column: str = _option("tokens", "NER, JSONL/DataFrame/Dataset: the list of words")
-    tags_column: str = _option("tags", "NER: the list of tags")
-    tag_column_index: int = _option(-1, "NER, CoNLL column files: which column holds the tag (-1: the last)")
-    repair_tags: bool = _option(False, "NER: turn I-X that continues no entity into B-X (with a warning)")
-    output_dir: str = _option("runs/latest", "run folder: the model, metrics and logs")
-    training: TrainConfig = _option(None, "hyperparameters", factory=TrainConfig)
+    task: str = option("sentiment", "sentiment, spam or ner", choices=tuple(TASK_TYPES))
+    model: str = option("minilm-l6", "hub id, local folder or alias (minilm-l6 works offline); with strategy auto "
+                        "also auto (the offline aliases) or a comma-separated list of candidates")
+    strategy: str = option("full", "what trains: " + "; ".join(f"{s.name}: {s.trains}" for s in STRATEGIES.values())
+                           + f"; {AUTO}: rank these, train the best few and keep the best on validation",
+                           choices=(*STRATEGIES, AUTO))
+    train: str | None = option(None, "training data: CSV/TSV(.gz), JSONL; NER: CoNLL or JSONL")
+    validation: str | None = option(None, "validation data: early stopping, threshold, calibration")
+    test: str | None = option(None, "test data, scored after training")
+    text_column: str = option("text", "column of the texts")
+    label_column: str = option("label", "column of the labels")
+    tokens_column: str = option("tokens", "NER, JSONL/DataFrame/Dataset: the list of words")
+    tags_column: str = option("tags", "NER: the list of tags")
+    tag_column_index: int = option(-1, "NER, CoNLL column files: which column holds the tag (-1: the last)")
+    repair_tags: bool = option(False, "NER: turn I-X that continues no entity into B-X (with a warning)")
+    output_dir: str = option("runs/latest", "run folder: the model, metrics and logs")
+    training: TrainConfig = option(None, "hyperparameters", factory=TrainConfig)
 
     def __post_init__(self):
-        _check_fields(self)
+        check_fields(self)
         plan = STRATEGIES.get(self.strategy)
         if self.task == "ner" and plan is not None and plan.classification_only:
             raise ConfigError(f"strategy {self.strategy!r} is for text classification; for ner use one of "
                               f"{', '.join(n for n, s in STRATEGIES.items() if not s.classification_only)}.")
+        if self.training.augment == "mention" and self.task != "ner":
+            raise ConfigError(f"augment=mention replaces entity mentions, so it is for task ner; for {self.task} use "
+                              f"augment=eda.")
         if self.training.adapt != "none" and plan is not None and not plan.pretrained:
             raise ConfigError(f"adapt={self.training.adapt} continues a checkpoint's pretraining; strategy "
                               f"{self.strategy!r} does not start from one. Use adapt=none or a pretrained strategy.")
-
-
-def _check_fields(config) -> None:
-    """Every field against its declared type and the values its ``_option`` accepts."""
-    hints = typing.get_type_hints(type(config))
-    for f in dataclasses.fields(config):
-        value, meta = getattr(config, f.name), f.metadata
-        args = typing.get_args(hints[f.name])
-        base = next((a for a in args if a is not type(None)), hints[f.name])
-        if value is None and type(None) in args:
-            continue
-        if base is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-            setattr(config, f.name, value)
-        if not isinstance(value, base) or (base is int and isinstance(value, bool)):
-            raise ConfigError(f"{f.name} must be of type {base.__name__}; got {value!r}.")
-        if base is float and not math.isfinite(value):
-            raise ConfigError(f"{f.name} must be a finite number; got {value!r}.")
-        if meta.get("choices") is not None:
-            _check_choice(f.name, value, meta["choices"])
-        low, high = meta.get("low"), meta.get("high")
-        if (low is not None and (value < low or (meta["low_open"] and value == low))) or \
-                (high is not None and (value > high or (meta["high_open"] and value == high))):
-            raise ConfigError(f"{f.name} must be {describe_range(meta)}; got {value!r}.")
-
-
-def describe_range(meta: dict) -> str:
-    """"at least 1", "above 0", "in [0, 1)" ..."""
-    low, high = meta.get("low"), meta.get("high")
-    if low is not None and high is not None:
-        return f"in {'(' if meta['low_open'] else '['}{low}, {high}{')' if meta['high_open'] else ']'}"
-    if low is not None:
-        return f"{'above' if meta['low_open'] else 'at least'} {low}"
-    if high is not None:
-        return f"{'below' if meta['high_open'] else 'at most'} {high}"
-    return ""
-
-
-def _check_choice(name, value, allowed):
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}.")
 
 
 def _coerce(key: str, raw, hint):

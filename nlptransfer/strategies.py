@@ -27,8 +27,8 @@ from typing import Callable
 
 from .errors import ConfigError
 
-__all__ = ["Strategy", "STRATEGIES", "AUTO", "ADAPTED", "NEURAL", "strategy", "default_learning_rate",
-           "ParameterCount", "count_parameters", "merge_adapter"]
+__all__ = ["Strategy", "STRATEGIES", "AUTO", "NEURAL", "row_strategy", "base_strategy", "without_last_technique",
+           "strategy", "default_learning_rate", "ParameterCount", "count_parameters", "merge_adapter"]
 
 
 def _train_everything(net, arch, config) -> None:
@@ -133,8 +133,22 @@ STRATEGIES: dict[str, Strategy] = {
                         "+ logistic regression", _no_network, pretrained=False, neural=False),
 }
 AUTO = "auto"
-ADAPTED = "+adapt"  # a compare row's strategy suffix when its run adapted the checkpoint first (adapt=task)
 NEURAL = tuple(name for name, s in STRATEGIES.items() if s.neural)  # what a compare grid trains per checkpoint
+
+
+def row_strategy(strategy: str, adapt: str = "none", augment: str = "none") -> str:
+    """A compare row's name: the strategy, then ``+adapt`` (adapt=task) and ``+eda``/``+mention``
+    (augment=), so ``full+adapt+eda``. ``base_strategy`` and ``without_last_technique`` undo it."""
+    return strategy + ("+adapt" if adapt == "task" else "") + (f"+{augment}" if augment != "none" else "")
+
+
+def base_strategy(row: str) -> str:
+    return row.split("+")[0]
+
+
+def without_last_technique(row: str) -> str:
+    """What a row's last technique is measured against: ``full+adapt+eda`` against ``full+adapt``."""
+    return row.rsplit("+", 1)[0]
 
 
 def strategy(name: str) -> Strategy:

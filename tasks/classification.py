@@ -15,6 +15,7 @@ import json
 import time
 
 from nlptransfer import config_from_command_line, exit_on_user_error
+from nlptransfer.data.augmentation import augment_train
 from nlptransfer.data.batching import text_collator
 from nlptransfer.data.splits import read_text_splits
 from nlptransfer.estimators.auto import is_auto
@@ -54,6 +55,10 @@ def main(argv=None) -> None:
     # 3. The run folder, the Accelerator (the launch's processes and precision) and the seeds.
     accelerator, run_dir = start_run(run)
 
+    # 3b. augment=eda adds seeded copies of the train texts with words swapped, deleted or
+    #     inserted; written to the run folder. Never validation or test.
+    train_table = augment_train(splits.train, cfg, run_dir, accelerator.print)
+
     # 4. Model and strategy: tokenizer, backbone and a linear head; the strategy sets what trains.
     #    adapt=task first continues the checkpoint's pretraining (masked or causal LM) on the train texts.
     source, adapt_seconds = task_backbone(run, splits.train.texts, splits.validation and splits.validation.texts,
@@ -62,7 +67,7 @@ def main(argv=None) -> None:
     accelerator.print(f"{run.strategy}: {built.parameters}")
 
     # 5. Tokenise once, up front (texts over max_length as long_texts says); batches are padded later.
-    train_set = encode_labelled(built.tokenizer, splits.train, splits.classes, cfg, "train", accelerator.print)
+    train_set = encode_labelled(built.tokenizer, train_table, splits.classes, cfg, "train", accelerator.print)
     val_set = encode_labelled(built.tokenizer, splits.validation, splits.classes, cfg, "validation",
                               accelerator.print)
 

@@ -14,6 +14,7 @@ import json
 import time
 
 from nlptransfer import ConfigError, config_from_command_line, exit_on_user_error
+from nlptransfer.data.augmentation import augment_train
 from nlptransfer.data.splits import read_tagged_splits
 from nlptransfer.estimators.auto import is_auto
 from nlptransfer.data.word_windows import encode_tagged, sentence_logits, tag_collator
@@ -55,6 +56,11 @@ def main(argv=None) -> None:
     # 3. The run folder, the Accelerator (the launch's processes and precision) and the seeds.
     accelerator, run_dir = start_run(run)
 
+    # 3b. augment=eda adds seeded copies of the train sentences with words tagged O swapped, deleted
+    #     or inserted; augment=mention swaps entity mentions for others of their type. The copies
+    #     are written to the run folder. Never validation or test.
+    train_table = augment_train(splits.train, cfg, run_dir, accelerator.print)
+
     # 4. Model and strategy: tokenizer, backbone and a per-token head; the strategy sets what trains.
     #    adapt=task first continues the checkpoint's pretraining (masked or causal LM) on the train sentences.
     source, adapt_seconds = task_backbone(run, splits.train.texts, splits.validation and splits.validation.texts,
@@ -64,7 +70,7 @@ def main(argv=None) -> None:
 
     # 5. Words to sub-word windows: the first sub-token of each word carries its tag; sentences
     #    longer than max_length become overlapping windows, each word predicted exactly once.
-    train_set = encode_tagged(built.tokenizer, splits.train, splits.tags, cfg)
+    train_set = encode_tagged(built.tokenizer, train_table, splits.tags, cfg)
     val_set = encode_tagged(built.tokenizer, splits.validation, splits.tags, cfg)
 
     # 6. The validation score that picks the epoch whose weights are kept: strict entity F1.

@@ -157,6 +157,8 @@ CASES = [  # (id, argv with {names}, message regex)
     ("target precision", [*T, "--train", "{good}", "target_precision=1.5"], r"target_precision must be in \(0, 1\]"),
     ("long_texts", [*T, "--train", "{good}", "long_texts=middle"], r"long_texts must be one of truncate, head_tail, chunks"),
     ("tracker", [*T, "--train", "{good}", "report_to=wandb"], r"report_to: unknown tracker 'wandb'"),
+    ("augment mention for spam", [*T, "--train", "{good}", "augment=mention"], r"augment=mention replaces entity men"),
+    ("augment copies", [*T, "--train", "{good}", "augment_copies=0"], r"augment_copies must be at least 1; got 0"),
     ("not key=value", [*T, "--train", "{good}", "lora"], r"Override 'lora' must look like key=value"),
     ("YAML syntax", [*T, "--config", "{yaml_syntax}"], r"bad.yaml' is not valid YAML at line 3"),
     ("YAML list", [*T, "--config", "{yaml_list}"], r"list.yaml' must hold a mapping"),

@@ -14,8 +14,10 @@ so the report shows what acting on ``recommend`` would have scored, and at what 
 ``train_seconds`` include the ranking and every candidate it trained).
 
 ``adapt=("none", "task")`` runs every pretrained strategy twice on the same splits and seeds: as
-is, and after task-adaptive pretraining on that run's training texts (row ``full+adapt``); the
-report gives the paired gain of each such row over its plain strategy.
+is, and after task-adaptive pretraining on that run's training texts (row ``full+adapt``);
+``augment=("none", "eda")`` likewise with and without augmented training copies (row
+``full+eda``; NER also ``mention``). The report gives the paired gain of each such row over the
+same row without its last technique.
 
 Each neural run is its own Python process: its peak memory is its own, and a crash or a kill
 loses only that run. A run whose result.json exists with the same fingerprint (data, config,
@@ -37,15 +39,10 @@ import numpy as np
 from ..atomic_files import atomic_write_text
 from ..config import TrainConfig
 from ..errors import ConfigError
-from ..strategies import ADAPTED, AUTO, NEURAL, STRATEGIES
+from ..strategies import AUTO, NEURAL, STRATEGIES, row_strategy
 from ..task_types import TASK_TYPES
 
-__all__ = ["compare", "run_key", "row_strategy"]
-
-
-def row_strategy(strategy: str, adapt: str = "none") -> str:
-    """The name a run's strategy has in the results: ``full``, or ``full+adapt`` with adapt=task."""
-    return strategy + ADAPTED if adapt == "task" else strategy
+__all__ = ["compare", "run_key"]
 
 
 def run_key(model: str, strategy: str, fraction: float, seed: int) -> str:
@@ -99,7 +96,7 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
             seeds: int = 3, train_fractions=(1.0,), output_dir: str = "out/compare",
             training: TrainConfig | None = None, classic: bool = True, text_column: str = "text",
             label_column: str = "label", tokens_column: str = "tokens", tags_column: str = "tags",
-            adapt=("none",)) -> dict:
+            adapt=("none",), augment=("none",)) -> dict:
     """Run the grid (reusing finished runs), then write results and the report. Returns the summary."""
     from .report import write_compare_outputs
 
@@ -112,6 +109,10 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
     for a in adapt:
         if a not in ("none", "task"):
             raise ConfigError(f"adapt {a!r} is not one of none, task.")
+    for a in augment:
+        if a not in ("none", "eda", "mention") or (a == "mention" and task != "ner"):
+            raise ConfigError(f"augment {a!r} is not one of none, eda{', mention' if task == 'ner' else ''} "
+                              f"(mention is for ner).")
     fractions = sorted({float(f) for f in train_fractions})
     if any(not 0 < f <= 1 for f in fractions):
         raise ConfigError(f"train fractions must be in (0, 1]; got {fractions}.")
@@ -123,8 +124,8 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
     splits = _read_splits(task, train, validation, test, columns)
     training = training or TrainConfig()
     data_hash = {n: _write_jsonl(out / "splits" / f"{n}.jsonl", rows) for n, rows in splits.items()}
-    spec = {"task": task, "models": list(models), "strategies": list(strategies), "adapt": list(adapt), "seeds": seeds,
-            "train_fractions": fractions, "classic": classic, "data": data_hash,
+    spec = {"task": task, "models": list(models), "strategies": list(strategies), "adapt": list(adapt),
+            "augment": list(augment), "seeds": seeds, "train_fractions": fractions, "classic": classic, "data": data_hash,
             "sources": {n: str(s) if isinstance(s, (str, os.PathLike)) else type(s).__name__
                         for n, s in (("train", train), ("validation", validation), ("test", test))},
             "training": dataclasses.asdict(training)}
@@ -144,10 +145,11 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
             seeded = {**dataclasses.asdict(training), "seed": training.seed + seed}
             for model in models:
                 for strategy in strategies:
-                    for a in adapt:  # adaptation continues pretraining: not for scratch, nor for auto
+                    for a, g in [(a, g) for a in adapt for g in augment]:
+                        # adaptation continues pretraining: not for scratch; auto is one row of its own
                         if strategy != AUTO and (a == "none" or STRATEGIES[strategy].pretrained):
-                            jobs.append({**common, "model": model, "strategy": row_strategy(strategy, a),
-                                         "training": {**seeded, "adapt": a}})
+                            jobs.append({**common, "model": model, "strategy": row_strategy(strategy, a, g),
+                                         "training": {**seeded, "adapt": a, "augment": g}})
             if AUTO in strategies:  # one row: auto chooses among all the models (and strategies) itself
                 jobs.append({**common, "model": AUTO, "candidates": list(models), "strategy": AUTO,
                              "training": seeded})

@@ -68,9 +68,9 @@ def write_compare_outputs(out: Path) -> dict:
                                                "seed_std", "verdict"], {"gain": f"{metric} gain"})]))
     if summary["versus_plain"]:
         sections.append(("What each technique adds over plain fine-tuning", [
-            "Each strategy minus full fine-tuning of the same model, and each adapted row (+adapt: task-adaptive "
-            "pretraining first) minus the same strategy without it; same splits and seeds, same intervals and "
-            "rule. The cost column of the table below says what each costs.",
+            "Each strategy minus full fine-tuning of the same model, and each row with a technique (+adapt: "
+            "task-adaptive pretraining first; +eda, +mention: augmented training copies) minus the same row "
+            "without it; same splits and seeds, same intervals and rule. The cost column below says what each costs.",
             table(summary["versus_plain"], ["model", "strategy", "fraction", "reference", "gain", "ci_low", "ci_high",
                                              "seed_std", "verdict"], {"gain": f"{metric} gain"})]))
     sections.append(("Scores and cost (mean over seeds)", table(summary["groups"], [

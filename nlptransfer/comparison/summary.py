@@ -11,7 +11,7 @@ import numpy as np
 
 from ..evaluation.bootstrap import Scorer, classification_scorer, entity_scorer, paired_gain, resample_counts, verdict
 from ..evaluation.harness import predicted_labels
-from ..strategies import ADAPTED
+from ..strategies import without_last_technique
 from ..task_types import TASK_TYPES
 
 __all__ = ["load_runs", "summarize", "REFERENCE_STRATEGIES"]
@@ -110,9 +110,9 @@ def summarize(runs: list[dict], task: str) -> dict:
             gain = paired_gain(mine, scorers(scratch), counts)
             versus_scratch.append({"model": model, "strategy": strategy, "fraction": fraction, "reference": "scratch",
                                    "metric": metric, **gain, "verdict": verdict(gain, "scratch")})
-        # A technique against plain fine-tuning: an adapted row against the same strategy unadapted,
-        # any other strategy against full. Same splits and seeds, so the comparison is paired.
-        plain = strategy.removesuffix(ADAPTED) if strategy.endswith(ADAPTED) else "full"
+        # A technique against plain fine-tuning: a row with +adapt or +eda against the same row
+        # without it, any other strategy against full. Same splits and seeds: a paired comparison.
+        plain = without_last_technique(strategy) if "+" in strategy else "full"
         if plain != strategy and (model, plain, fraction) in runs_by:
             gain = paired_gain(mine, scorers((model, plain, fraction)), counts)
             versus_plain.append({"model": model, "strategy": strategy, "fraction": fraction, "reference": plain,

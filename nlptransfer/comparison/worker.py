@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic_files import atomic_write_text
-from ..strategies import ADAPTED, AUTO
+from ..strategies import AUTO, base_strategy
 
 __all__ = ["main"]
 
@@ -82,7 +82,7 @@ def _neural(job: dict, run_dir: Path) -> tuple[dict, dict]:
     from ..config import RunConfig, TrainConfig
 
     model = ",".join(job["candidates"]) if job["strategy"] == AUTO else job["model"]
-    strategy = job["strategy"].removesuffix(ADAPTED)  # an adapted run's row name; its training says adapt=task
+    strategy = base_strategy(job["strategy"])  # "full+adapt+eda": its training says adapt=task, augment=eda
     run = RunConfig(task=job["task"], model=model, strategy=strategy, output_dir=str(run_dir / "run"),
                     training=TrainConfig(**{**job["training"], "progress": False,
                                             "overwrite_output_dir": True}))  # a rerun replaces a failed attempt

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Callable
 
 from ..atomic_files import atomic_write_text
-from ..config import RunConfig, parse_budget
+from ..config import RunConfig
 from ..errors import ConfigError
+from ..options import parse_budget
 from ..selection import recommend
 from ..strategies import AUTO
 from ..task_types import task_type

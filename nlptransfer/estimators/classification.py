@@ -26,7 +26,7 @@ from ..strategies import ParameterCount, strategy
 from ..training.adaptation import task_backbone
 from ..training.losses import SummedCrossEntropy
 from ..training.processes import inference_accelerator
-from ..training.run_folder import start_run, write_run_records
+from ..training.run_folder import start_fit, write_run_records
 from ..training.train_weights import train_weights
 from .fitted import Fitted, record_metrics
 
@@ -96,14 +96,14 @@ def fit_classification(run: RunConfig, train, validation=None) -> Fitted:
     written to the run folder)."""
     cfg, task = run.training, task_type(run.task)
     splits = read_text_splits(run, train, validation)
-    accelerator, run_dir = start_run(run)
+    accelerator, run_dir, train_table = start_fit(run, splits.train)
     if not strategy(run.strategy).neural:
-        return _fit_classic(run, splits, accelerator, run_dir)
+        return _fit_classic(run, splits, train_table, accelerator, run_dir)
     source, adapt_seconds = task_backbone(run, splits.train.texts, splits.validation and splits.validation.texts,
                                          accelerator, run_dir)
     built = build_task_model(source, len(splits.classes), run.strategy, cfg)
     accelerator.print(f"{run.strategy}: {built.parameters}")
-    train_set = encode_labelled(built.tokenizer, splits.train, splits.classes, cfg, "train", accelerator.print)
+    train_set = encode_labelled(built.tokenizer, train_table, splits.classes, cfg, "train", accelerator.print)
     val_set = encode_labelled(built.tokenizer, splits.validation, splits.classes, cfg, "validation",
                               accelerator.print)
     loss_fn, balanced = classification_loss(task, train_set, len(splits.classes), cfg.class_weights)
@@ -136,15 +136,15 @@ def fit_classification(run: RunConfig, train, validation=None) -> Fitted:
     return fitted
 
 
-def _fit_classic(run: RunConfig, splits: TextSplits, accelerator, run_dir) -> Fitted:
-    """The classic strategy: TF-IDF + logistic regression (C chosen on validation), then the same
-    calibration and threshold as every strategy, in the same record."""
+def _fit_classic(run: RunConfig, splits: TextSplits, train: TextTable, accelerator, run_dir) -> Fitted:
+    """The classic strategy: TF-IDF + logistic regression (C chosen on validation) on ``train``
+    (augmented or not), then the same calibration and threshold as every strategy, in the same record."""
     task = task_type(run.task)
-    weighted = class_weights(task, [splits.classes.index(y) for y in splits.train.labels], len(splits.classes),
+    weighted = class_weights(task, [splits.classes.index(y) for y in train.labels], len(splits.classes),
                              run.training.class_weights) is not None
     run, val = dataclasses.replace(run, model="classic"), splits.validation  # no checkpoint behind it
     started = time.perf_counter()
-    model = TfidfClassifier(weighted, seed=run.training.seed).fit(splits.train.texts, splits.train.labels,
+    model = TfidfClassifier(weighted, seed=run.training.seed).fit(train.texts, train.labels,
                                                                   val.texts if val else None, val.labels if val else None)
     n = classic_parameters(model)
     fitted = Fitted(kind="text-classifier", run=run, net=model, tokenizer=None, model_type="classic",

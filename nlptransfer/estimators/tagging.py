@@ -26,7 +26,7 @@ from ..task_types import TASK_TYPES
 from ..training.adaptation import task_backbone
 from ..training.losses import SummedCrossEntropy
 from ..training.processes import inference_accelerator
-from ..training.run_folder import start_run, write_run_records
+from ..training.run_folder import start_fit, write_run_records
 from ..training.train_weights import train_weights
 from .fitted import Fitted, record_metrics
 
@@ -49,14 +49,14 @@ def fit_tagging(run: RunConfig, train, validation=None) -> Fitted:
     written to the run folder)."""
     cfg = run.training
     splits = read_tagged_splits(run, train, validation)
-    accelerator, run_dir = start_run(run)
+    accelerator, run_dir, train_table = start_fit(run, splits.train)
     if not strategy(run.strategy).neural:
-        return _fit_classic(run, splits, accelerator, run_dir)
+        return _fit_classic(run, splits, train_table, accelerator, run_dir)
     source, adapt_seconds = task_backbone(run, splits.train.texts, splits.validation and splits.validation.texts,
                                          accelerator, run_dir)
     built = build_task_model(source, len(splits.tags), run.strategy, cfg, pooling="none")
     accelerator.print(f"{run.strategy}: {built.parameters}")
-    train_set = encode_tagged(built.tokenizer, splits.train, splits.tags, cfg)
+    train_set = encode_tagged(built.tokenizer, train_table, splits.tags, cfg)
     val_set = encode_tagged(built.tokenizer, splits.validation, splits.tags, cfg)
 
     def entity_f1(logits, _labels) -> float:
@@ -80,11 +80,12 @@ def fit_tagging(run: RunConfig, train, validation=None) -> Fitted:
     return fitted
 
 
-def _fit_classic(run: RunConfig, splits: TaggedSplits, accelerator, run_dir) -> Fitted:
-    """The classic strategy: a word-feature logistic-regression tagger (C chosen on validation)."""
+def _fit_classic(run: RunConfig, splits: TaggedSplits, train: TaggedTable, accelerator, run_dir) -> Fitted:
+    """The classic strategy: a word-feature logistic-regression tagger (C chosen on validation) on
+    ``train`` (augmented or not)."""
     run, val = dataclasses.replace(run, model="classic"), splits.validation  # no checkpoint behind it
     started = time.perf_counter()
-    model = FeatureTagger(seed=run.training.seed).fit(splits.train.words, splits.train.tags,
+    model = FeatureTagger(seed=run.training.seed).fit(train.words, train.tags,
                                                       val.words if val else None, val.tags if val else None)
     n = classic_parameters(model)
     fitted = Fitted(kind="entity-tagger", run=run, net=model, tokenizer=None, model_type="classic",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..config import RunConfig, TrainConfig, parse_budget
+from ..config import RunConfig, TrainConfig
 from ..errors import ConfigError
+from ..options import parse_budget
 from ..strategies import STRATEGIES
 from ..task_types import task_type
 from .costs import measure_cost

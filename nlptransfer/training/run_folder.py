@@ -15,7 +15,7 @@ from ..models.model_folder import MODEL_ENTRIES
 from .processes import make_accelerator, process_state
 from .tracking import METRICS_LOG, start_trackers
 
-__all__ = ["start_run", "decide_output_dir", "write_run_records", "prepare_run_folder", "RUN_RECORDS"]
+__all__ = ["start_run", "start_fit", "decide_output_dir", "write_run_records", "prepare_run_folder", "RUN_RECORDS"]
 
 # What marks a folder as holding a run (or a saved model) that a fresh run would mix with.
 RUN_RECORDS = (METRICS_LOG, "history.json", "checkpoints", "nlptransfer.json", "auto.json")
@@ -77,6 +77,16 @@ def start_run(run: RunConfig, default_name: str | None = None):
     set_seed(run.training.seed + accelerator.process_index)
     start_trackers(accelerator, run_dir, config_to_dict(run))
     return accelerator, run_dir
+
+
+def start_fit(run: RunConfig, train):
+    """``start_run``, then the training split as the model sees it: ``train`` (a TextTable or
+    TaggedTable) with the augmented copies ``augment=`` asks for (written to the run folder).
+    Validation and test are never augmented. Returns ``(accelerator, run_dir, train)``."""
+    from ..data.augmentation import augment_train
+
+    accelerator, run_dir = start_run(run)
+    return accelerator, run_dir, augment_train(train, run.training, run_dir, accelerator.print)
 
 
 def write_run_records(run_dir: Path, run: RunConfig, history: list[dict], accelerator) -> None:
