@@ -223,8 +223,8 @@ def main(argv: list[str] | None = None) -> None:
                            "models and strategies on each run's data)")
     comp.add_argument("--adapt", default="none", help="none,task: each pretrained strategy also after task-adaptive "
                                                       "pretraining on its training texts (rows STRATEGY+adapt)")
-    comp.add_argument("--augment", default="none", help="none,eda (ner also mention): each row also with augmented "
-                                                        "training copies (rows STRATEGY+eda)")
+    comp.add_argument("--augment", default="none", help="none,eda,mlm (mlm: with augment_model=; ner also mention): "
+                                                        "each row also with augmented training copies (STRATEGY+eda)")
     comp.add_argument("--seeds", type=int, default=3)
     comp.add_argument("--train-fractions", default="1.0", help="e.g. 0.05,0.25,1.0 (learning curve)")
     comp.add_argument("--output-dir", default="out/compare")

@@ -63,10 +63,12 @@ class TrainConfig:
     adapt: str = option("none", "task: first continue pretraining (masked or causal LM) on the training texts "
                         "(task-adaptive pretraining)", choices=("none", "task"))
     adapt_epochs: int | None = option(None, "adapt=task: passes over the texts; none: chosen as for epochs", low=1)
-    augment: str = option("none", "train only: eda (random word swap/deletion/insertion; NER: on O words only) or, "
-                          "for ner, mention (entity mentions swapped for others of their type)",
-                          choices=("none", "eda", "mention"))
+    augment: str = option("none", "train only: eda (random word swap/deletion/insertion; NER: on O words only), mlm "
+                          "(words replaced by augment_model's masked-LM guesses) or, for ner, mention (entity "
+                          "mentions swapped for others of their type)", choices=("none", "eda", "mlm", "mention"))
     augment_copies: int = option(1, "augment: augmented copies of each training example", low=1)
+    augment_model: str | None = option(None, "augment=mlm: a checkpoint with a masked-LM head (e.g. a folder "
+                                       "written by nlptransfer adapt)")
     layerwise_lr_decay: float | None = option(None, "block i of L learns at learning_rate * decay^(L-i), the "
                                               "embeddings at decay^L; e.g. 0.9", low=0, low_open=True, high=1)
     contrastive_pairs: int | None = option(None, "contrastive: pairs; none: 20 per labelled text, at most 2000", low=2)
@@ -128,6 +130,9 @@ class RunConfig:
         if self.training.augment == "mention" and self.task != "ner":
             raise ConfigError(f"augment=mention replaces entity mentions, so it is for task ner; for {self.task} use "
                               f"augment=eda.")
+        if self.training.augment == "mlm" and self.training.augment_model is None:
+            raise ConfigError("augment=mlm needs augment_model=: the masked LM that proposes the replacement words "
+                              "(e.g. a folder written by nlptransfer adapt).")
         if self.training.adapt != "none" and plan is not None and not plan.pretrained:
             raise ConfigError(f"adapt={self.training.adapt} continues a checkpoint's pretraining; strategy "
                               f"{self.strategy!r} does not start from one. Use adapt=none or a pretrained strategy.")

@@ -15,7 +15,6 @@ import json
 import time
 
 from nlptransfer import config_from_command_line, exit_on_user_error
-from nlptransfer.data.augmentation import augment_train
 from nlptransfer.data.batching import text_collator
 from nlptransfer.data.splits import read_text_splits
 from nlptransfer.estimators.auto import is_auto
@@ -29,7 +28,7 @@ from nlptransfer.strategies import strategy
 from nlptransfer.task_types import task_type
 from nlptransfer.training.processes import describe_processes, process_state
 from nlptransfer.training.adaptation import task_backbone
-from nlptransfer.training.run_folder import start_run, write_run_records
+from nlptransfer.training.run_folder import start_fit, write_run_records
 from nlptransfer.training.train_weights import train_weights
 
 
@@ -52,12 +51,11 @@ def main(argv=None) -> None:
     splits = read_text_splits(run, run.train, run.validation, run.test)
     positive = splits.classes.index(splits.positive) if splits.positive is not None else None
 
-    # 3. The run folder, the Accelerator (the launch's processes and precision) and the seeds.
-    accelerator, run_dir = start_run(run)
-
-    # 3b. augment=eda adds seeded copies of the train texts with words swapped, deleted or
-    #     inserted; written to the run folder. Never validation or test.
-    train_table = augment_train(splits.train, cfg, run_dir, accelerator.print)
+    # 3. The run folder, the Accelerator (the launch's processes and precision) and the seeds; then
+    #    the train texts as the model sees them: augment=eda|mlm adds seeded copies with words
+    #    swapped, deleted or inserted, or replaced by a masked LM's guesses, written to the
+    #    run folder. Validation and test are never augmented.
+    accelerator, run_dir, train_table = start_fit(run, splits.train)
 
     # 4. Model and strategy: tokenizer, backbone and a linear head; the strategy sets what trains.
     #    adapt=task first continues the checkpoint's pretraining (masked or causal LM) on the train texts.

@@ -14,7 +14,6 @@ import json
 import time
 
 from nlptransfer import ConfigError, config_from_command_line, exit_on_user_error
-from nlptransfer.data.augmentation import augment_train
 from nlptransfer.data.splits import read_tagged_splits
 from nlptransfer.estimators.auto import is_auto
 from nlptransfer.data.word_windows import encode_tagged, sentence_logits, tag_collator
@@ -29,7 +28,7 @@ from nlptransfer.task_types import task_type
 from nlptransfer.training.adaptation import task_backbone
 from nlptransfer.training.losses import SummedCrossEntropy
 from nlptransfer.training.processes import describe_processes, process_state
-from nlptransfer.training.run_folder import start_run, write_run_records
+from nlptransfer.training.run_folder import start_fit, write_run_records
 from nlptransfer.training.train_weights import train_weights
 
 
@@ -53,13 +52,12 @@ def main(argv=None) -> None:
     #    so a bad test file fails before training. The tag set comes from train, "O" first.
     splits = read_tagged_splits(run, run.train, run.validation, run.test)
 
-    # 3. The run folder, the Accelerator (the launch's processes and precision) and the seeds.
-    accelerator, run_dir = start_run(run)
-
-    # 3b. augment=eda adds seeded copies of the train sentences with words tagged O swapped, deleted
-    #     or inserted; augment=mention swaps entity mentions for others of their type. The copies
-    #     are written to the run folder. Never validation or test.
-    train_table = augment_train(splits.train, cfg, run_dir, accelerator.print)
+    # 3. The run folder, the Accelerator (the launch's processes and precision) and the seeds; then
+    #    the train sentences as the model sees them: augment=eda|mlm adds seeded copies whose words
+    #    tagged O are swapped, deleted, inserted or replaced by a masked LM's guesses; mention swaps
+    #    entity mentions for others of their type. Written to the run folder; validation and test
+    #    are never augmented.
+    accelerator, run_dir, train_table = start_fit(run, splits.train)
 
     # 4. Model and strategy: tokenizer, backbone and a per-token head; the strategy sets what trains.
     #    adapt=task first continues the checkpoint's pretraining (masked or causal LM) on the train sentences.

@@ -159,6 +159,7 @@ CASES = [  # (id, argv with {names}, message regex)
     ("tracker", [*T, "--train", "{good}", "report_to=wandb"], r"report_to: unknown tracker 'wandb'"),
     ("augment mention for spam", [*T, "--train", "{good}", "augment=mention"], r"augment=mention replaces entity men"),
     ("augment copies", [*T, "--train", "{good}", "augment_copies=0"], r"augment_copies must be at least 1; got 0"),
+    ("augment mlm alone", [*T, "--train", "{good}", "augment=mlm"], r"augment=mlm needs augment_model="),
     ("not key=value", [*T, "--train", "{good}", "lora"], r"Override 'lora' must look like key=value"),
     ("YAML syntax", [*T, "--config", "{yaml_syntax}"], r"bad.yaml' is not valid YAML at line 3"),
     ("YAML list", [*T, "--config", "{yaml_list}"], r"list.yaml' must hold a mapping"),

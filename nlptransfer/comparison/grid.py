@@ -110,9 +110,11 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
         if a not in ("none", "task"):
             raise ConfigError(f"adapt {a!r} is not one of none, task.")
     for a in augment:
-        if a not in ("none", "eda", "mention") or (a == "mention" and task != "ner"):
-            raise ConfigError(f"augment {a!r} is not one of none, eda{', mention' if task == 'ner' else ''} "
+        if a not in ("none", "eda", "mlm", "mention") or (a == "mention" and task != "ner"):
+            raise ConfigError(f"augment {a!r} is not one of none, eda, mlm{', mention' if task == 'ner' else ''} "
                               f"(mention is for ner).")
+    if "mlm" in augment and (training is None or training.augment_model is None):
+        raise ConfigError("augment mlm needs the training option augment_model= (a checkpoint with a masked-LM head).")
     fractions = sorted({float(f) for f in train_fractions})
     if any(not 0 < f <= 1 for f in fractions):
         raise ConfigError(f"train fractions must be in (0, 1]; got {fractions}.")
@@ -125,7 +127,8 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
     training = training or TrainConfig()
     data_hash = {n: _write_jsonl(out / "splits" / f"{n}.jsonl", rows) for n, rows in splits.items()}
     spec = {"task": task, "models": list(models), "strategies": list(strategies), "adapt": list(adapt),
-            "augment": list(augment), "seeds": seeds, "train_fractions": fractions, "classic": classic, "data": data_hash,
+            "augment": list(augment), "seeds": seeds, "train_fractions": fractions, "classic": classic,
+            "data": data_hash,
             "sources": {n: str(s) if isinstance(s, (str, os.PathLike)) else type(s).__name__
                         for n, s in (("train", train), ("validation", validation), ("test", test))},
             "training": dataclasses.asdict(training)}

@@ -7,6 +7,8 @@ on about ``EDA_ALPHA`` of the words. Their fourth operation, synonym replacement
 operations touch only words tagged ``O`` and never split a mention, so every copy is valid IOB2.
 ``mention`` (NER): Dai & Adel (2020)'s mention replacement: each entity mention is replaced, with
 probability ``MENTION_RATE``, by another training mention of the same type.
+``mlm``: contextual substitution: about ``MLM_RATE`` of the words (NER: of the ``O`` words) are
+masked and a masked LM (``models.fill_mask``) puts a likely whole word in each.
 
 Written by hand: no maintained library does these offline and tag-aware (nlpaug needs WordNet or
 a model download for most of its operations and knows nothing of IOB2 tags). A copy that comes out
@@ -22,12 +24,12 @@ import numpy as np
 
 from ..atomic_files import atomic_write_text
 from .tagged_table import TaggedTable
-from .text_table import TextTable
 
 __all__ = ["augment_train", "eda_words", "replace_mentions", "AUGMENTED_FILE"]
 
 EDA_ALPHA = 0.1  # Wei & Zou's recommended share of words changed for small training sets
 MENTION_RATE = 0.5
+MLM_RATE = 0.15  # share of a text's (NER: O) words a masked LM replaces per copy, as BERT's masking
 AUGMENTED_FILE = "augmented-train.jsonl"
 _OPERATIONS = ("swap", "delete", "insert")
 
@@ -84,46 +86,44 @@ def replace_mentions(words: list[str], tags: list[str], pool: dict[str, list[tup
     return new_words + words[last:], new_tags + tags[last:]
 
 
-def _augment_texts(table: TextTable, copies: int, rng) -> tuple[TextTable, list[dict]]:
-    texts, labels, lines, rows = list(table.texts), list(table.labels), table.lines and list(table.lines), []
-    for _ in range(copies):
-        for i, text in enumerate(table.texts):
-            words = text.split()
-            new = " ".join(eda_words(words, rng)[0])
-            if new != " ".join(words):
-                texts.append(new)
-                labels.append(table.labels[i])
-                if lines is not None:
-                    lines.append(table.lines[i])
-                rows.append({"text": new, "label": table.labels[i], "from_row": i + 1})
-    return replace(table, texts=texts, labels=labels, lines=lines), rows
+def _one_copy(sentences, tags, method: str, rng, pool, filler) -> list[tuple[list[str], list[str] | None]]:
+    """One augmented version of every sentence: ``(words, tags)`` (tags None for texts)."""
+    movable = [[t == "O" for t in ts] for ts in tags] if tags else [[True] * len(ws) for ws in sentences]
+    if method == "mlm":  # all sentences at once: the model scores them in batches
+        free = [[j for j, ok in enumerate(m) if ok] for m in movable]
+        positions = [sorted(rng.choice(f, size=max(1, round(MLM_RATE * len(f))), replace=False).tolist()) if f
+                     else [] for f in free]
+        return list(zip(filler(sentences, positions, rng), tags or [None] * len(sentences)))
+    out = []
+    for i, words in enumerate(sentences):
+        if method == "mention":
+            out.append(replace_mentions(words, tags[i], pool, rng))
+        else:
+            new, order = eda_words(words, rng, movable[i])
+            out.append((new, [tags[i][j] for j in order] if tags else None))
+    return out
 
 
-def _augment_tagged(table: TaggedTable, method: str, copies: int, rng) -> tuple[TaggedTable, list[dict]]:
+def _augment(sentences, tags, method: str, copies: int, rng, filler):
+    """``(source index, words, tags)`` of every copy that differs from its source."""
     pool: dict[str, set] = {}
-    for words, tags in zip(table.words, table.tags):
-        for start, end, kind in _mentions(tags):
+    for words, ts in zip(sentences, tags or []):
+        for start, end, kind in _mentions(ts):
             pool.setdefault(kind, set()).add(tuple(words[start:end]))
     pool = {kind: sorted(found) for kind, found in pool.items()}  # sorted: the same draw on every run
-    all_words, all_tags, rows = list(table.words), list(table.tags), []
+    added = []
     for _ in range(copies):
-        for i, (words, tags) in enumerate(zip(table.words, table.tags)):
-            if method == "mention":
-                new_words, new_tags = replace_mentions(words, tags, pool, rng)
-            else:
-                new_words, order = eda_words(words, rng, movable=[t == "O" for t in tags])
-                new_tags = [tags[j] for j in order]
-            if new_words != words:
-                all_words.append(new_words)
-                all_tags.append(new_tags)
-                rows.append({"tokens": new_words, "tags": new_tags, "from_sentence": i + 1})
-    return replace(table, words=all_words, tags=all_tags), rows
+        for i, (words, new_tags) in enumerate(_one_copy(sentences, tags, method, rng, pool, filler)):
+            if words != sentences[i]:
+                added.append((i, words, new_tags))
+    return added
 
 
-def augment_train(table, config, run_dir: Path | None = None, say=print):
+def augment_train(table, config, run_dir: Path | None = None, say=print, filler=None):
     """``table`` (a TextTable or TaggedTable) followed by up to ``config.augment_copies`` augmented
-    copies of each example, as ``config.augment`` says (seeded by ``config.seed``); the copies are
-    written to ``run_dir/AUGMENTED_FILE`` (when given; by the main process) for reading."""
+    copies of each example, as ``config.augment`` says (seeded by ``config.seed``; ``filler``, a
+    ``MaskedWordFiller``, for mlm); the copies are written to ``run_dir/AUGMENTED_FILE`` (when
+    given; by the main process) for reading."""
     from accelerate import PartialState
 
     method, copies = config.augment, config.augment_copies
@@ -131,12 +131,20 @@ def augment_train(table, config, run_dir: Path | None = None, say=print):
         return table
     tagged = isinstance(table, TaggedTable)  # augment=mention is for NER only: RunConfig refuses it elsewhere
     rng = np.random.default_rng([config.seed, 1])  # its own stream: the model's seeded draws stay as they were
-    augmented, rows = (_augment_tagged(table, method, copies, rng) if tagged
-                       else _augment_texts(table, copies, rng))
-    unchanged = copies * len(table) - len(rows)
+    sentences = table.words if tagged else [text.split() for text in table.texts]
+    added = _augment(sentences, table.tags if tagged else None, method, copies, rng, filler)
+    if tagged:
+        augmented = replace(table, words=table.words + [w for _, w, _ in added],
+                            tags=table.tags + [t for _, _, t in added])
+        rows = [{"tokens": w, "tags": t, "from_sentence": i + 1} for i, w, t in added]
+    else:
+        augmented = replace(table, texts=table.texts + [" ".join(w) for _, w, _ in added],
+                            labels=table.labels + [table.labels[i] for i, _, _ in added],
+                            lines=table.lines and table.lines + [table.lines[i] for i, _, _ in added])
+        rows = [{"text": " ".join(w), "label": table.labels[i], "from_row": i + 1} for i, w, _ in added]
     say(f"augment={method}: {len(rows)} augmented {'sentences' if tagged else 'texts'} added to the {len(table)} "
-        f"of train ({copies} {'copy' if copies == 1 else 'copies'} each; {unchanged} came out unchanged and were "
-        f"dropped)" + (f"; written to {Path(run_dir) / AUGMENTED_FILE}" if run_dir is not None else ""))
+        f"of train ({copies} {'copy' if copies == 1 else 'copies'} each; {copies * len(table) - len(rows)} came out "
+        f"unchanged and were dropped)" + (f"; written to {Path(run_dir) / AUGMENTED_FILE}" if run_dir else ""))
     if run_dir is not None and PartialState().is_main_process:
         atomic_write_text(Path(run_dir) / AUGMENTED_FILE, "".join(json.dumps(r) + "\n" for r in rows))
     return augmented

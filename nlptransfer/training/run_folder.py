@@ -84,9 +84,12 @@ def start_fit(run: RunConfig, train):
     TaggedTable) with the augmented copies ``augment=`` asks for (written to the run folder).
     Validation and test are never augmented. Returns ``(accelerator, run_dir, train)``."""
     from ..data.augmentation import augment_train
+    from ..models.fill_mask import MaskedWordFiller
 
     accelerator, run_dir = start_run(run)
-    return accelerator, run_dir, augment_train(train, run.training, run_dir, accelerator.print)
+    cfg = run.training
+    filler = MaskedWordFiller(cfg.augment_model, cfg.max_length) if cfg.augment == "mlm" else None
+    return accelerator, run_dir, augment_train(train, cfg, run_dir, accelerator.print, filler)
 
 
 def write_run_records(run_dir: Path, run: RunConfig, history: list[dict], accelerator) -> None:

@@ -104,7 +104,7 @@ def test_fit_augments_train_only_and_writes_the_copies(tiny_models, assets, tmp_
 def test_mention_is_for_ner_and_compare_pairs_augmented_rows(tiny_models, assets, tmp_path):
     with pytest.raises(ConfigError, match="augment=mention replaces entity mentions"):
         TextClassifier(tiny_models["bert"], "sentiment", training=TrainConfig(augment="mention"))._run_config()
-    with pytest.raises(ConfigError, match="augment 'mention' is not one of none, eda"):
+    with pytest.raises(ConfigError, match="augment 'mention' is not one of none, eda, mlm "):
         compare("sentiment", assets / "sentiment_train.csv", assets / "sentiment_validation.csv",
                 assets / "sentiment_validation.csv", augment=["none", "mention"], output_dir=str(tmp_path / "x"))
     summary = compare("sentiment", assets / "sentiment_train.csv", assets / "sentiment_validation.csv",
@@ -115,3 +115,46 @@ def test_mention_is_for_ner_and_compare_pairs_augmented_rows(tiny_models, assets
     assert [(g["strategy"], g["reference"]) for g in summary["versus_plain"]] == [("frozen+eda", "frozen")]
     run = next((tmp_path / "cmp" / "runs").glob("*frozen+eda*"))
     assert (run / "run" / AUGMENTED_FILE).exists()
+
+
+def _adapted(family, tiny_models, assets, tmp_path):
+    from nlptransfer import adapt
+
+    texts = pd.read_csv(assets / "sentiment_train.csv")["text"].tolist()
+    out = tmp_path / f"{family}-mlm"
+    adapt(tiny_models[family], texts, out, held_out=0, training=TrainConfig(epochs=1, max_length=32, progress=False))
+    return str(out)
+
+
+@pytest.mark.parametrize("family", ["bert", "roberta"])  # WordPiece and byte-level BPE vocabularies
+def test_mlm_replaces_o_words_by_whole_words_from_the_masked_lm(family, tiny_models, assets, tmp_path):
+    from nlptransfer.models.fill_mask import MaskedWordFiller
+
+    with pytest.raises(ConfigError, match="ships no masked-LM head"):
+        MaskedWordFiller(tiny_models[family])  # a bare backbone: its head would be random
+    filler_folder = _adapted(family, tiny_models, assets, tmp_path)
+    filler = MaskedWordFiller(filler_folder)
+    table = _tagged(assets)
+    config = TrainConfig(augment="mlm", augment_model="x", augment_copies=2, seed=3)
+    out = augment_train(table, config, say=lambda _: None, filler=filler)
+    assert augment_train(table, config, say=lambda _: None, filler=filler).words == out.words  # seeded
+    assert len(out) > len(table)
+    vocabulary = set(filler.words.values())
+    changed = 0
+    for words, tags in zip(out.words[len(table):], out.tags[len(table):]):
+        source = [(w, t) for w, t in zip(table.words, table.tags) if t == tags and len(w) == len(words)]
+        assert source, "tags and length are the source's: one word in, one word out"
+        w0 = next(w for w, _ in source if all(a == b for a, b, t in zip(w, words, tags) if t != "O"))
+        replaced = [b for a, b, t in zip(w0, words, tags) if a != b]
+        assert replaced and all(t == "O" for a, b, t in zip(w0, words, tags) if a != b)
+        assert all(b in vocabulary and not b.startswith(("##", "Ġ")) for b in replaced), replaced
+        changed += len(replaced)
+    assert changed >= len(out) - len(table)
+    if family == "bert":  # through fit: start_fit loads the masked LM and the run folder gets the copies
+        run = tmp_path / "run"
+        TextClassifier(tiny_models["bert"], "sentiment", "frozen", output_dir=str(run), training=TrainConfig(
+            epochs=1, max_length=32, progress=False, augment="mlm", augment_model=filler_folder)
+        ).fit(assets / "sentiment_train.csv")
+        assert len((run / AUGMENTED_FILE).read_text().splitlines()) > len(pd.read_csv(assets / "sentiment_train.csv")) / 2
+    with pytest.raises(ConfigError, match="augment=mlm needs augment_model="):
+        EntityTagger("x", training=TrainConfig(augment="mlm"))._run_config()
