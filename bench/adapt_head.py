@@ -1,15 +1,16 @@
 """Masked-LM adaptation of a checkpoint without an MLM head: what the sparse output layer saves
 and what training the fresh head alone first buys. Several seeds, each variant in its own process.
 
-    python bench/adapt_head.py --variants reference,sparse,library --seeds 42,1,2
+    python bench/adapt_head.py --variants reference,sparse,library,slow_warmup --seeds 42,1,2
 
 all-MiniLM-L6-v2 (a sentence encoder: BERT's MLM transform layer starts fresh), the first 600
 Rotten Tomatoes training sentences, a third of them (chosen with the seed) held out to measure the
 masked-LM loss, one epoch of adaptation at batch 16, lr 5e-5, max_length 128 (CPU).
 ``reference`` is what transformers' masked-LM models and run_mlm.py do: logits at every position,
 no head warm-up (nlptransfer before this change, restored by patching). ``sparse`` scores only
-the masked positions; ``library`` is nlptransfer as it is (sparse, then the head warm-up). The
-seconds include the warm-up. Writes bench/results/adapt-head-<date>.json.
+the masked positions; ``library`` is nlptransfer as it is (sparse, then the head warm-up);
+``slow_warmup`` the same with the warm-up at lr 1e-4. The seconds include the warm-up.
+Writes bench/results/adapt-head-<date>.json.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 import harness  # noqa: E402
 
-VARIANTS = {"reference": (False, False), "sparse": (True, False), "library": (True, True)}
+VARIANTS = {"reference": (False, False), "sparse": (True, False), "library": (True, True),
+            "slow_warmup": (True, True)}  # the warm-up at lr 1e-4 instead of HEAD_WARMUP_LR
 
 
 def run_one(variant: str, seed: int) -> dict:
@@ -36,6 +38,8 @@ def run_one(variant: str, seed: int) -> dict:
         lm_objective.per_position_head = lambda lm, sample_ids: (None, None)
     if not warm_up:
         adaptation._warm_up_head = lambda *args, **kwargs: None
+    if variant == "slow_warmup":
+        adaptation.HEAD_WARMUP_LR = 1e-4
     texts = pd.read_csv(harness.SHARED / "rotten_tomatoes" / "train.csv")["text"].head(600).tolist()
     cfg = TrainConfig(epochs=1, batch_size=16, learning_rate=5e-5, max_length=128, progress=False, seed=seed)
     done = adapt("minilm-l6", texts, tempfile.mkdtemp(), training=cfg, held_out=1 / 3)
