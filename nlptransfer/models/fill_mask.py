@@ -56,7 +56,9 @@ class MaskedWordFiller:
         mask = self.tokenizer.mask_token
         for start in range(0, len(sentences), BATCH):
             chunk = range(start, min(start + BATCH, len(sentences)))
-            texts = [" ".join(mask if j in set(positions[i]) else w for j, w in enumerate(sentences[i])) for i in chunk]
+            chosen = [set(positions[i]) for i in chunk]
+            texts = [" ".join(mask if j in chosen[k] else w for j, w in enumerate(sentences[i]))
+                     for k, i in enumerate(chunk)]
             enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
                                  return_tensors="pt")
             logits = self.model(**{k: v.to(self.model.device) for k, v in enc.items()}).logits
