@@ -75,13 +75,7 @@ def main() -> None:
                             f"{args.seeds} seeds; {round(time.perf_counter() - started)} s"
     report.update(subsets=subsets)
     path.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"\n{'row':14} {'n':>5} {summary['metric']:>18} {'gain vs unaugmented':>28} {'train s':>8}")
-    for g in summary["groups"]:
-        gain = next((x for x in summary["versus_plain"] if (x["strategy"], x["fraction"]) ==
-                     (g["strategy"], g["fraction"])), None)
-        text = f"{gain['gain']:+.4f} [{gain['ci_low']:+.4f}, {gain['ci_high']:+.4f}]" if gain else ""
-        std = f"{g['std']:.4f}" if g["std"] is not None else "-"
-        print(f"{g['strategy']:14} {g['n_train']:5d} {g['mean']:.4f} ± {std:>7} {text:>28} {g['train_seconds']:8.1f}")
+    harness.print_gains(summary, "gain vs unaugmented")
 
 
 if __name__ == "__main__":

@@ -164,3 +164,14 @@ def trainer_arguments(args, strategy: str, n_train: int):
                              max_grad_norm=1.0, eval_strategy="epoch",  # per-epoch validation, as ours
                              save_strategy="no", report_to=[], logging_strategy="no", seed=args.seed,
                              disable_tqdm=True, use_cpu=not torch.cuda.is_available())
+
+
+def print_gains(summary: dict, gain_title: str) -> None:
+    """A compare summary's groups, one line each, with the paired gain over its plain row."""
+    print(f"\n{'row':14} {'n':>5} {summary['metric']:>18} {gain_title:>28} {'train s':>8}")
+    for g in summary["groups"]:
+        gain = next((x for x in summary["versus_plain"] if (x["strategy"], x["fraction"]) ==
+                     (g["strategy"], g["fraction"])), None)
+        text = f"{gain['gain']:+.4f} [{gain['ci_low']:+.4f}, {gain['ci_high']:+.4f}]" if gain else ""
+        std = f"{g['std']:.4f}" if g["std"] is not None else "-"
+        print(f"{g['strategy']:14} {g['n_train']:5d} {g['mean']:.4f} ± {std:>7} {text:>28} {g['train_seconds']:8.1f}")

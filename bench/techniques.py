@@ -97,13 +97,7 @@ def main() -> None:
                   wall_seconds=round(time.perf_counter() - started))
     path = Path(__file__).parent / "results" / f"techniques-{report['date']}.json"
     path.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"\n{'strategy':14} {'n':>5} {'accuracy':>16} {'gain vs plain':>28} {'train s':>8}")
-    for g in summary["groups"]:
-        gain = next((x for x in summary["versus_plain"] if (x["strategy"], x["fraction"]) ==
-                     (g["strategy"], g["fraction"])), None)
-        text = f"{gain['gain']:+.4f} [{gain['ci_low']:+.4f}, {gain['ci_high']:+.4f}]" if gain else ""
-        std = f"{g['std']:.4f}" if g["std"] is not None else "-"
-        print(f"{g['strategy']:14} {g['n_train']:5d} {g['mean']:.4f} ± {std:>7} {text:>28} {g['train_seconds']:8.1f}")
+    harness.print_gains(summary, "gain vs plain")
 
 
 if __name__ == "__main__":
