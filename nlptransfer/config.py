@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from .config_fields import check_fields, describe_range, option, parse_budget
 from .errors import ConfigError
-from .options import check_fields, describe_range, option, parse_budget
 from .strategies import AUTO, STRATEGIES
 from .task_types import TASK_TYPES
 

@@ -18,8 +18,8 @@ from typing import Callable
 
 from ..atomic_files import atomic_write_text
 from ..config import RunConfig
+from ..config_fields import parse_budget
 from ..errors import ConfigError
-from ..options import parse_budget
 from ..selection import recommend
 from ..strategies import AUTO
 from ..task_types import task_type

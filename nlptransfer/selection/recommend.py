@@ -12,8 +12,8 @@ import math
 from pathlib import Path
 
 from ..config import RunConfig, TrainConfig
+from ..config_fields import parse_budget
 from ..errors import ConfigError
-from ..options import parse_budget
 from ..strategies import STRATEGIES
 from ..task_types import task_type
 from .costs import measure_cost
