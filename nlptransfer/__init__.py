@@ -6,13 +6,14 @@
 from .config import RunConfig, TrainConfig, config_from_command_line, load_run_config
 from .errors import ConfigError, DataError, ModelLoadError, exit_on_user_error
 
-__all__ = ["TextClassifier", "EntityTagger", "compare", "recommend", "adapt", "TrainConfig", "RunConfig", "load_run_config", "load",
+__all__ = ["TextClassifier", "EntityTagger", "MultiTaskModel", "compare", "recommend", "adapt", "TrainConfig", "RunConfig", "load_run_config", "load",
            "config_from_command_line", "exit_on_user_error", "DataError", "ConfigError", "ModelLoadError"]
 __version__ = "0.1.0"
 
 # Imported on first use (PEP 562): torch and transformers take seconds to import, and the CLI's
 # report command and the classic baselines of a compare need neither.
 _LAZY = {"TextClassifier": "estimators.text_classifier", "EntityTagger": "estimators.entity_tagger",
+         "MultiTaskModel": "estimators.multi_task",
          "compare": "comparison.grid", "recommend": "selection.recommend", "load": "estimators.fitted",
          "adapt": "training.adaptation"}
 

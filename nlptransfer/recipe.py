@@ -12,7 +12,7 @@ from .config import RunConfig
 from .errors import ConfigError
 from .task_types import task_type
 
-__all__ = ["run"]
+__all__ = ["run", "run_multi"]
 
 
 def run(config: RunConfig):
@@ -34,4 +34,25 @@ def run(config: RunConfig):
     if test is not None:
         metrics = model.evaluate(test, name="test")
         state.print(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}, indent=2))
+    return model
+
+
+def run_multi(config):
+    """The same recipe for a ``MultiTaskConfig``: every task's test split read and checked first,
+    one backbone fitted on all tasks, saved to output_dir, then each task scored on its test split."""
+    from .estimators.fitted import estimator_class
+    from .estimators.multi_task import MultiTaskModel
+    from .training.processes import describe_processes, process_state
+
+    state = process_state()
+    state.print(describe_processes(config.training))
+    tests = {name: estimator_class(task_type(run.task).estimator).from_config(run).read(run.test, "test")
+             for name, run in config.tasks.items() if run.test is not None}  # checked before training
+    model = MultiTaskModel.from_config(config).fit()
+    folder = model.run_dir_
+    model.save(folder)
+    state.print(f"saved to {folder}")
+    for name, metrics in model.evaluate(tests).items():
+        state.print(f"{name} test: " + json.dumps({k: v for k, v in metrics.items()
+                                                    if isinstance(v, (int, float)) and not isinstance(v, bool)}))
     return model

@@ -12,7 +12,7 @@ PACKAGE = ROOT / "nlptransfer"
 # Lower ranks never import higher ones. Top-level modules are units of their own: the registries
 # and the configuration at the bottom, the entry points (command line, recipe) at the top.
 RANK = {"errors": 0, "atomic_files": 0, "samples": 0, "task_types": 1, "strategies": 1, "layer_map": 1,
-        "config_fields": 1, "config": 2, "data": 3, "models": 4, "training": 5, "evaluation": 6, "estimators": 7, "comparison": 8,
+        "config_fields": 1, "config": 2, "multi_task_config": 2, "data": 3, "models": 4, "training": 5, "evaluation": 6, "estimators": 7, "comparison": 8,
         "selection": 6, "serving": 9, "recipe": 10, "cli": 11, "__init__": 11, "__main__": 12}
 MAX_LINES = 300
 

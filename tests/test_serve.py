@@ -52,7 +52,7 @@ def server(tiny_models, assets, tmp_path_factory):
     TextClassifier(tiny_models["bert"], "spam", "frozen", output_dir=str(folder.parent / "run"),
                    training=TrainConfig(max_length=32, progress=False)).fit(assets / "spam_train.csv").save(folder)
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "nlptransfer.cli", "serve", str(folder), "--port", str(port),
+    process = subprocess.Popen([sys.executable, "-m", "nlptransfer", "serve", str(folder), "--port", str(port),
                                 "--max-texts", "50"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     for _ in range(240):
@@ -117,6 +117,6 @@ def test_bad_requests_get_a_4xx_with_a_message(server, raw, code, words):
 
 
 def test_serve_names_a_folder_that_is_not_a_model(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "nlptransfer.cli", "serve", str(tmp_path)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "nlptransfer", "serve", str(tmp_path)], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 2 and "not a saved nlptransfer model" in result.stderr

@@ -125,6 +125,9 @@ def train_loader(dataset, batch_size: int, collate, *, generator: torch.Generato
     accelerate gives every process rank 0's generator state and shards the batches, so the order is
     reproducible for a given seed and process count.
     """
+    if hasattr(dataset, "batch_sampler"):  # several tasks: one task per batch (data/task_sampling.py)
+        return DataLoader(dataset, batch_sampler=dataset.batch_sampler(batch_size, generator), collate_fn=collate,
+                          generator=torch.Generator().manual_seed(0))
     if getattr(dataset, "in_order", False):  # rows already shuffled in a structure batches must keep
         sampler = SequentialSampler(dataset)
     elif group_by_length and hasattr(dataset, "lengths"):

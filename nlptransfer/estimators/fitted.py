@@ -26,7 +26,8 @@ __all__ = ["Fitted", "SavedModelMethods", "record_metrics", "save_fitted", "load
            "estimator_class", "ESTIMATORS"]
 
 # kind (TaskType.estimator, and nlptransfer.json's "kind") -> module and class, imported on use
-ESTIMATORS = {"text-classifier": ("text_classifier", "TextClassifier"), "entity-tagger": ("entity_tagger", "EntityTagger")}
+ESTIMATORS = {"text-classifier": ("text_classifier", "TextClassifier"), "entity-tagger": ("entity_tagger", "EntityTagger"),
+              "multi-task": ("multi_task", "MultiTaskModel")}
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def load_fitted(path) -> Fitted:
 
 
 def estimator_class(kind: str):
-    """The estimator class of a kind ("text-classifier" or "entity-tagger")."""
+    """The estimator class of a kind ("text-classifier", "entity-tagger" or "multi-task")."""
     if kind not in ESTIMATORS:
         raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(ESTIMATORS)}")
     module, name = ESTIMATORS[kind]
@@ -196,4 +197,5 @@ def estimator_class(kind: str):
 
 def load(path):
     """Load any model saved by nlptransfer's ``save`` (the folder's nlptransfer.json says which kind)."""
-    return estimator_class(read_metadata(path)["kind"]).from_fitted(load_fitted(path))
+    cls = estimator_class(read_metadata(path)["kind"])
+    return cls.from_folder(path) if hasattr(cls, "from_folder") else cls.from_fitted(load_fitted(path))

@@ -30,7 +30,7 @@ from ..training.run_folder import start_fit, write_run_records
 from ..training.train_weights import train_weights
 from .fitted import Fitted, record_metrics
 
-__all__ = ["decode_tags", "fit_tagging", "predict_word_logits", "score_tagged", "entities_from_tags"]
+__all__ = ["decode_tags", "entity_scorer", "fit_tagging", "predict_word_logits", "score_tagged", "entities_from_tags"]
 
 
 def decode_tags(logits_per_sentence: list[torch.Tensor], tags: list[str]):
@@ -42,6 +42,15 @@ def decode_tags(logits_per_sentence: list[torch.Tensor], tags: list[str]):
         out_tags.append(lenient_iob2([tags[i] for i in proba.argmax(-1).tolist()]))
         out_scores.append(proba.max(-1).values.numpy())
     return out_tags, out_scores
+
+
+def entity_scorer(val_set, validation: TaggedTable | None, tags: list[str]):
+    """The loop's ``score_fn``: strict entity F1 of the decoded validation sentences."""
+    def entity_f1(logits, _labels) -> float:
+        predicted = decode_tags(sentence_logits(logits, val_set), tags)[0]
+        return entity_metrics(validation.tags, predicted)["f1"]
+
+    return entity_f1
 
 
 def fit_tagging(run: RunConfig, train, validation=None) -> Fitted:
@@ -59,13 +68,10 @@ def fit_tagging(run: RunConfig, train, validation=None) -> Fitted:
     train_set = encode_tagged(built.tokenizer, train_table, splits.tags, cfg)
     val_set = encode_tagged(built.tokenizer, splits.validation, splits.tags, cfg)
 
-    def entity_f1(logits, _labels) -> float:
-        predicted = decode_tags(sentence_logits(logits, val_set), splits.tags)[0]
-        return entity_metrics(splits.validation.tags, predicted)["f1"]
-
     started = time.perf_counter()
     result = train_weights(built.net, run.strategy, train_set, val_set, tag_collator(built.tokenizer), config=cfg,
-                           accelerator=accelerator, loss_fn=SummedCrossEntropy(), score_fn=entity_f1,
+                           accelerator=accelerator, loss_fn=SummedCrossEntropy(),
+                           score_fn=entity_scorer(val_set, splits.validation, splits.tags),
                            score_name=TASK_TYPES["ner"].selection_metric, extract=extract_word_features,
                            run_dir=run_dir, identity={"model": run.model, "strategy": run.strategy,
                                                                 "adapt": cfg.adapt})

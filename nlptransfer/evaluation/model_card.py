@@ -43,6 +43,8 @@ def model_card(folder: str | Path) -> str:
     config = yaml.safe_load((folder / "config.yaml").read_text()) if (folder / "config.yaml").exists() else {}
     history = json.loads((folder / "history.json").read_text()) if (folder / "history.json").exists() else []
     metrics = _metrics(folder)
+    if meta["kind"] == "multi-task":
+        return _multi_task_card(folder, meta, history)
     task, primary = meta["task"], PRIMARY.get(meta["task"], "accuracy")
     classic = meta.get("format") == "classic"  # no checkpoint behind it
     base = "no checkpoint" if classic else meta["model"]
@@ -102,6 +104,25 @@ def model_card(folder: str | Path) -> str:
               f'model = load("{folder.name}")',
               'model.predict(["some text"])' if meta["kind"] == "text-classifier" else
               'model.predict("Angela Merkel visited Paris.")', "```", ""]
+    return "\n".join(lines)
+
+
+def _multi_task_card(folder: Path, meta: dict, history: list[dict]) -> str:
+    """One backbone, several heads: each task with its labels and its own metrics (tasks/NAME/)."""
+    lines = ["---", "library_name: nlptransfer", f"tags:{_yaml_list(['nlptransfer', 'multi-task', meta['strategy']])}",
+             "---", "", f"# {folder.name}", "",
+             f"A multi-task model fine-tuned with [nlptransfer](https://pypi.org/project/nlptransfer/) from "
+             f"`{meta['model']}` ({meta['model_type']}) with the `{meta['strategy']}` strategy: one backbone, a "
+             f"head per task.", "", f"- epochs run: {len(history)}" + (f" (best: {_best(history)})" if _best(history)
+                                                                      else ""), "", "## Tasks", ""]
+    for name, task in meta["tasks"].items():
+        primary = PRIMARY.get(task["task"], "accuracy")
+        scores = [f"{split} {primary} {_fmt(m.get(primary))}" for split, m in _metrics(folder / "tasks" / name).items()]
+        lines.append(f"- **{name}** ({task['task']}): labels {', '.join(meta['classes'][name])}"
+                     + (f"; {'; '.join(scores)}" if scores else ""))
+    lines += ["", "## Use", "", "```python", "from nlptransfer import load", "", f'model = load("{folder.name}")',
+              f'model.predict("{next(iter(meta["tasks"]))}", ["some text"])',
+              f'model.export_task("{next(iter(meta["tasks"]))}", "single-task-folder")', "```", ""]
     return "\n".join(lines)
 
 

@@ -18,7 +18,7 @@ from ..strategies import ParameterCount, count_parameters, strategy
 from .architectures import HEAD_NAME, Architecture
 from .pretrained import load_backbone, load_tokenizer, max_input_length, model_architecture
 
-__all__ = ["pool", "TaskModel", "Built", "build_task_model"]
+__all__ = ["pool", "TaskModel", "Built", "load_parts", "apply_strategy", "build_task_model"]
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, how: str) -> torch.Tensor:
@@ -82,9 +82,9 @@ class Built:
     parameters: ParameterCount
 
 
-def build_task_model(model: str, num_labels: int, strategy_name: str, config, *, pooling: str | None = None) -> Built:
-    """Tokenizer + backbone + head, with the strategy applied. ``pooling`` overrides the table
-    (``"none"`` for token classification); ``config`` is the run's ``TrainConfig``."""
+def load_parts(model: str, strategy_name: str, config):
+    """(strategy plan, model type, architecture row, tokenizer, backbone) of a checkpoint, with
+    ``max_length`` checked against it before the weights load. ``config`` is the run's ``TrainConfig``."""
     plan = strategy(strategy_name)
     model_type, arch = model_architecture(model)
     tokenizer = load_tokenizer(model, arch)
@@ -96,11 +96,23 @@ def build_task_model(model: str, num_labels: int, strategy_name: str, config, *,
     if config.gradient_checkpointing and not plan.caches_features:
         # Non-reentrant: works with frozen inputs (LoRA) without enable_input_require_grads.
         backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    net = TaskModel(backbone, num_labels, pooling or config.pooling or arch.pooling, config.dropout,
-                    unit_features=plan.unit_features)
+    return plan, model_type, arch, tokenizer, backbone
+
+
+def apply_strategy(net: nn.Module, plan, arch: Architecture, model_type: str, config) -> None:
+    """``plan`` applied to a module with ``backbone`` and ``head`` (one head, or one per task)."""
     net.layer_spec = (arch.blocks, arch.embeddings, model_type, HEAD_NAME)
     plan.apply(net, arch, config)
     for name, param in net.backbone.named_parameters():
         if ".pooler." in f".{name}":  # never used (we pool ourselves); trainable, DDP would reject it
             param.requires_grad_(False)
+
+
+def build_task_model(model: str, num_labels: int, strategy_name: str, config, *, pooling: str | None = None) -> Built:
+    """Tokenizer + backbone + head, with the strategy applied. ``pooling`` overrides the table
+    (``"none"`` for token classification); ``config`` is the run's ``TrainConfig``."""
+    plan, model_type, arch, tokenizer, backbone = load_parts(model, strategy_name, config)
+    net = TaskModel(backbone, num_labels, pooling or config.pooling or arch.pooling, config.dropout,
+                    unit_features=plan.unit_features)
+    apply_strategy(net, plan, arch, model_type, config)
     return Built(net, tokenizer, model_type, arch, count_parameters(net))

@@ -65,25 +65,31 @@ def data_fingerprint(dataset) -> str:
 def train_model(model, train_set, collate, *, config: TrainConfig, learning_rate: float, accelerator: Accelerator,
                 loss_fn, validation_set=None, score_fn: Callable | None = None, score_name: str = "score",
                 description: str = "train", run_dir: Path | None = None, identity: dict | None = None,
-                gradual: bool = False) -> TrainResult:
+                gradual: bool = False, validate: Callable | None = None) -> TrainResult:
     """Train ``model`` in place. ``loss_fn(logits, labels)`` returns a summed loss and
     ``loss_fn.weight(labels)`` what it is normalised by (``SummedCrossEntropy``).
     ``score_fn(logits, labels) -> float`` (higher is better; printed as ``score_name``) selects the
     epoch whose weights are kept. Batches are dicts with ``labels`` and model inputs. ``run_dir``
     receives metrics.jsonl and, when asked, checkpoints/; ``identity`` (model, strategy) must match
     for a checkpoint to be resumed. ``gradual``: unfreeze from the top down (``GradualUnfreezing``).
+    ``validate(model) -> (score, logits, extra row fields)`` replaces ``validation_set`` and
+    ``score_fn`` where one prediction pass cannot score validation (several tasks).
 
     A CUDA out-of-memory error before the first optimizer step (the longest batch comes first, so
     that is when it happens) restarts with half the batch and twice the accumulation: the same
     effective batch, nothing trained yet to undo. Later, or under several processes, it is raised.
     """
     batch_size, accumulation = config.batch_size, config.gradient_accumulation_steps
+    if validate is None and validation_set is not None and score_fn is not None:
+        def validate(model):
+            logits = predict_logits(model, validation_set, collate, accelerator, config.eval_batch_size)
+            return score_fn(logits, validation_set.labels), logits, {}
     while True:
         result = TrainResult()
         try:
             return _train(result, model, train_set, collate, config, learning_rate, accelerator, loss_fn,
-                          validation_set, score_fn, score_name, description, run_dir, identity or {}, batch_size,
-                          accumulation, gradual)
+                          validate, score_name, description, run_dir, identity or {}, batch_size, accumulation,
+                          gradual)
         except Exception as error:
             if not (config.auto_batch_size and should_reduce_batch_size(error) and result.optimizer_steps == 0
                     and not result.resumed and batch_size > 1 and accelerator.num_processes == 1):
@@ -109,8 +115,8 @@ def _windows(batches, size: int):
         yield window
 
 
-def _train(result, model, train_set, collate, config, learning_rate, accelerator, loss_fn, validation_set, score_fn,
-           score_name, description, run_dir, identity, batch_size, accumulation, gradual) -> TrainResult:
+def _train(result, model, train_set, collate, config, learning_rate, accelerator, loss_fn, validate, score_name,
+           description, run_dir, identity, batch_size, accumulation, gradual) -> TrainResult:
     # The sampler's generator is re-seeded each epoch (seed + epoch): the order depends only on the
     # seed, the epoch and the process count, so a resumed run sees the batches it would have seen.
     order = torch.Generator()
@@ -222,10 +228,9 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
         row = {"epoch": epoch + 1, "train_loss": (totals[0] / totals[1].clamp(min=1e-12)).item()}
         if unfreezing is not None:
             row["trained"] = unfreezing.describe(result.optimizer_steps - 1)  # what this epoch's last step moved
-        if validation_set is not None and score_fn is not None:
-            logits = predict_logits(wrapped, validation_set, collate, accelerator, config.eval_batch_size)
-            row["validation_score"] = float(score_fn(logits, validation_set.labels))
-            row["validation_metric"] = score_name
+        if validate is not None:
+            score, logits, extra = validate(wrapped)
+            row.update(validation_score=float(score), validation_metric=score_name, **extra)
             if result.best_score is None or row["validation_score"] > result.best_score:
                 result.best_score, result.best_epoch, progress.stale = row["validation_score"], epoch + 1, 0
                 result.best_logits = logits
@@ -255,6 +260,9 @@ def _epoch_line(row: dict, epochs: int, best_epoch: int | None) -> str:
     if "validation_score" in row:
         best = " (best so far)" if best_epoch == row["epoch"] else ""
         line += f" validation_{row['validation_metric']}={row['validation_score']:.4f}{best}"
+        parts = [f"{k[len('validation_'):]} {v:.4f}" for k, v in row.items()
+                 if k.startswith("validation_") and k not in ("validation_score", "validation_metric")]
+        line += f" ({', '.join(parts)})" if parts else ""  # several tasks: each one's score
     return line
 
 

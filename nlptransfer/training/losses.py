@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from ..data.word_windows import IGNORE as IGNORE_INDEX  # positions that are not scored (sub-tokens, padding)
 
-__all__ = ["SummedCrossEntropy", "NextTokenCrossEntropy", "SummedSquaredError"]
+__all__ = ["SummedCrossEntropy", "NextTokenCrossEntropy", "SummedSquaredError", "PerTaskMean"]
 
 
 class SummedCrossEntropy:
@@ -60,3 +60,25 @@ class SummedSquaredError:
 
     def weight(self, targets: torch.Tensor) -> torch.Tensor:
         return torch.tensor(float(targets.numel()), device=targets.device)
+
+
+class PerTaskMean:
+    """Multi-task training: a batch (always of one task) contributes its task's mean loss, the
+    task's summed loss over its own weight (labelled tokens for NER, examples or class weights for
+    classification), and weighs 1. A step's loss is then the mean of its batches' task means, so
+    a task's share of the update is its share of the batches (the sampling rule), never its token
+    count: summed over tokens, one NER batch would outweigh dozens of classification batches.
+
+    ``losses``: task name -> its summed loss (``SummedCrossEntropy``, with its class weights);
+    labels are ``{"task": name, "labels": tensor}`` (``MultiTaskDataset.collate``).
+    """
+
+    def __init__(self, losses: dict):
+        self.losses = losses
+
+    def __call__(self, logits: torch.Tensor, labels: dict) -> torch.Tensor:
+        loss = self.losses[labels["task"]]
+        return loss(logits, labels["labels"]) / loss.weight(labels["labels"]).clamp(min=1e-12)
+
+    def weight(self, labels: dict) -> torch.Tensor:
+        return torch.tensor(1.0, device=labels["labels"].device)

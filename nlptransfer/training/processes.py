@@ -52,10 +52,16 @@ def _launch_kwargs() -> dict:
     return kwargs
 
 
-def make_accelerator(config, project_dir: Path | None = None) -> Accelerator:
+def make_accelerator(config, project_dir: Path | None = None, *, unused_parameters: bool = False) -> Accelerator:
     """The training Accelerator for ``config`` (a ``TrainConfig``): gradient accumulation, and
-    ``report_to`` trackers writing under ``project_dir`` (the run folder)."""
+    ``report_to`` trackers writing under ``project_dir`` (the run folder). ``unused_parameters``:
+    a step may leave some trainable parameters out (multi-task: the other tasks' heads), which DDP
+    must be told or it fails waiting for their gradients."""
     kwargs = _launch_kwargs()
+    if unused_parameters:
+        from accelerate.utils import DistributedDataParallelKwargs
+
+        kwargs["kwargs_handlers"] = [DistributedDataParallelKwargs(find_unused_parameters=True)]
     trackers = tracker_names(config.report_to)
     if trackers:
         kwargs.update(log_with=trackers, project_dir=str(project_dir or "."))

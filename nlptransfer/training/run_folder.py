@@ -59,9 +59,10 @@ def decide_output_dir(run: RunConfig, name: str) -> Path:
     return Path(run.output_dir)
 
 
-def start_run(run: RunConfig, default_name: str | None = None):
-    """Seed, pick and check the run folder, make the Accelerator and start its trackers.
-    Returns ``(accelerator, run_dir)``."""
+def start_run(run: RunConfig, default_name: str | None = None, *, unused_parameters: bool = False,
+              config: dict | None = None):
+    """Seed, pick and check the run folder, make the Accelerator (``make_accelerator``) and start its
+    trackers, which log ``config`` (default: the run's). Returns ``(accelerator, run_dir)``."""
     from accelerate.utils import set_seed
 
     state = process_state()
@@ -73,9 +74,9 @@ def start_run(run: RunConfig, default_name: str | None = None):
                       "verified on GPUs yet (see docs/scaling.md).", stacklevel=2)
     # A seed per process (seed + rank): dropout differs across processes as it would across the
     # examples of one big batch. Initial weights still agree: DDP copies rank 0's to the others.
-    accelerator = make_accelerator(run.training, run_dir)
+    accelerator = make_accelerator(run.training, run_dir, unused_parameters=unused_parameters)
     set_seed(run.training.seed + accelerator.process_index)
-    start_trackers(accelerator, run_dir, config_to_dict(run))
+    start_trackers(accelerator, run_dir, config or config_to_dict(run))
     return accelerator, run_dir
 
 
@@ -92,12 +93,14 @@ def start_fit(run: RunConfig, train):
     return accelerator, run_dir, augment_train(train, cfg, run_dir, accelerator.print, filler)
 
 
-def write_run_records(run_dir: Path, run: RunConfig, history: list[dict], accelerator) -> None:
-    """The resolved config and per-epoch history; closes the trackers (training is over)."""
+def write_run_records(run_dir: Path, run: RunConfig | dict, history: list[dict], accelerator) -> None:
+    """The resolved config (a RunConfig, or the dict of a multi-task one) and per-epoch history;
+    closes the trackers (training is over)."""
     for tracker in accelerator.trackers:  # not end_training(): that also ends the process group
         tracker.finish()
     if accelerator.is_main_process:
         import yaml
 
-        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config_to_dict(run), sort_keys=False))
+        config = run if isinstance(run, dict) else config_to_dict(run)
+        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
         atomic_write_text(run_dir / "history.json", json.dumps(history, indent=2))

@@ -14,7 +14,7 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "nlptransfer.cli", *map(str, args)], cwd=ROOT, env=ENV,
+    return subprocess.run([sys.executable, "-m", "nlptransfer", *map(str, args)], cwd=ROOT, env=ENV,
                           capture_output=True, text=True, timeout=900)
 
 

@@ -48,13 +48,13 @@ def test_export_refuses_a_full_folder_and_a_bad_quantisation(tiny_models, assets
     clf.save(tmp_path / "saved")
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "keep.txt").write_text("mine")
-    result = subprocess.run([sys.executable, "-m", "nlptransfer.cli", "export", str(tmp_path / "saved"),
+    result = subprocess.run([sys.executable, "-m", "nlptransfer", "export", str(tmp_path / "saved"),
                              "--output-dir", str(tmp_path / "busy")], capture_output=True, text=True)
     assert result.returncode == 2 and "--overwrite" in result.stderr
     assert (tmp_path / "busy" / "keep.txt").read_text() == "mine"
     with pytest.raises(ConfigError, match="int8"):
         clf.export(tmp_path / "q", quantize="int4")
-    result = subprocess.run([sys.executable, "-m", "nlptransfer.cli", "export", str(tmp_path / "saved"),
+    result = subprocess.run([sys.executable, "-m", "nlptransfer", "export", str(tmp_path / "saved"),
                              "--output-dir", str(tmp_path / "int8"), "--quantize", "int8"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -114,7 +114,7 @@ def test_command_line_refuses_with_exit_2(args, words, spam_model, tmp_path):
     _messages(5).to_csv(tmp_path / "in.csv", index=False)
     (tmp_path / "exists.csv").write_text("keep me\n")
     values = {"in": tmp_path / "in.csv", "exists": tmp_path / "exists.csv", "dir": tmp_path}
-    command = [sys.executable, "-m", "nlptransfer.cli", "predict", str(folder)] + [a.format(**values) for a in args]
+    command = [sys.executable, "-m", "nlptransfer", "predict", str(folder)] + [a.format(**values) for a in args]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 2 and words in result.stderr, result.stderr[-1500:]
     assert (tmp_path / "exists.csv").read_text() == "keep me\n"

@@ -27,7 +27,7 @@ def test_saved_folder_has_a_card_that_evaluate_refreshes(tiny_models, assets, tm
     saved = sorted(p.stem.removeprefix("metrics-") for p in folder.glob("metrics-*.json"))
     assert [r["dataset"]["name"] for r in header["model-index"][0]["results"]] == saved  # from the folder's files
 
-    result = subprocess.run([sys.executable, "-m", "nlptransfer.cli", "evaluate", str(folder), "--data",
+    result = subprocess.run([sys.executable, "-m", "nlptransfer", "evaluate", str(folder), "--data",
                              str(assets / "spam_validation.csv"), "--name", "holdout"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((folder / "metrics-holdout.json").read_text())

@@ -41,7 +41,7 @@ def test_unchanged_backbones_are_referenced_and_load_the_same(strategy, tiny_mod
         load(small)
     np.testing.assert_array_equal(load(full).predict_proba(TEXTS), clf.predict_proba(TEXTS))
     shutil.rmtree(base)
-    result = subprocess.run([sys.executable, "-m", "nlptransfer.cli", "predict", str(small), "--text", "hi"],
+    result = subprocess.run([sys.executable, "-m", "nlptransfer", "predict", str(small), "--text", "hi"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "self_contained=true" in result.stderr and str(base) in result.stderr
 

@@ -104,7 +104,7 @@ def test_command_line_writes_the_files_and_bad_budget_exits_2(tiny_models, asset
     import sys
 
     out = tmp_path / "rec"
-    base = [sys.executable, "-m", "nlptransfer.cli", "recommend", "--task", "spam", "--train",
+    base = [sys.executable, "-m", "nlptransfer", "recommend", "--task", "spam", "--train",
             str(assets / "spam_train.csv"), "--models", tiny_models["bert"], "--sample-size", "20",
             "--strategies", "frozen,lora", "--output-dir", str(out)]
     bad = subprocess.run(base + ["--budget", "tomorrow"], capture_output=True, text=True)

@@ -20,7 +20,7 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 
 
 def _train_cmd(model, assets, out, *extra):
-    return [sys.executable, "-m", "nlptransfer.cli", "train", "--task", "sentiment", "--model", model,
+    return [sys.executable, "-m", "nlptransfer", "train", "--task", "sentiment", "--model", model,
             "--train", str(assets / "sentiment_train.csv"), "--validation", str(assets / "sentiment_validation.csv"),
             "--test", str(assets / "sentiment_validation.csv"), "--output-dir", str(out), "epochs=4", "batch_size=4",
             "max_length=32", "progress=false", "early_stopping_patience=none", "checkpoint_every_steps=5",

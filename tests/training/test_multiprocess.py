@@ -253,3 +253,31 @@ def test_adapt_runs_on_two_processes(family, tiny_models, assets, tmp_path):
     if family == "bert":  # the head-only phase ran under DDP too, then the whole model trained
         assert record["head_warmup"]["steps"] >= 50 and record["held_out_loss_after"] < record["head_warmup"][
             "held_out_loss"]
+
+
+def test_multi_task_under_two_processes(tiny_models, assets, tmp_path):
+    """The multi-task script under a real 2-process launch: batches of different tasks on the two
+    processes in one step (DDP told that the other heads are unused), one saved model whose test
+    metrics a single process reproduces."""
+    out, config = tmp_path / "out", tmp_path / "multi.yaml"
+    config.write_text(f"model: {tiny_models['bert']}\nepochs: 2\nbatch_size: 4\nmax_length: 32\nprogress: false\n"
+                      f"tasks:\n  spam: {{task: spam, train: {assets / 'spam_train.csv'}, "
+                      f"validation: {assets / 'spam_validation.csv'}, test: {assets / 'spam_validation.csv'}}}\n"
+                      f"  ner: {{task: ner, train: {assets / 'ner_train.txt'}, validation: {assets / 'ner_validation.txt'}, "
+                      f"test: {assets / 'ner_validation.txt'}}}\n")
+    r = _launch_two("tasks/multi_task.py", str(config), [f"output_dir={out}"], tmp_path)
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert "processes: 2 (MULTI_CPU)" in r.stdout, r.stdout
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model = load(out)
+        spam = model.estimator("spam").evaluate(assets / "spam_validation.csv", name="single")
+        ner = model.estimator("ner").evaluate(assets / "ner_validation.txt", name="single")
+    finally:
+        torch.set_num_threads(threads)
+    two_spam = json.loads((out / "tasks" / "spam" / "metrics-test.json").read_text())
+    two_ner = json.loads((out / "tasks" / "ner" / "metrics-test.json").read_text())
+    assert {k: two_spam[k] for k in ("accuracy", "pr_auc")} == pytest.approx({k: spam[k] for k in ("accuracy", "pr_auc")})
+    assert {k: two_ner[k] for k in ("f1", "token_accuracy")} == pytest.approx({k: ner[k] for k in ("f1", "token_accuracy")})
+    assert len(json.loads((out / "history.json").read_text())) == 2

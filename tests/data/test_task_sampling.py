@@ -1,0 +1,80 @@
+"""Multi-task batches: one task per batch, tasks drawn with the probabilities the rule gives, every
+task's examples visited in whole shuffled passes, the order a function of the seed alone."""
+import math
+from collections import Counter
+
+import pytest
+import torch
+
+from nlptransfer.data.task_sampling import MultiTaskDataset, task_probabilities
+
+
+def test_the_rules_give_the_documented_probabilities():
+    sizes = {"big": 900, "small": 100}
+    assert task_probabilities(sizes, "proportional") == pytest.approx({"big": 0.9, "small": 0.1})
+    # n ** (1/2): 30 against 10
+    assert task_probabilities(sizes, "temperature", 2.0) == pytest.approx({"big": 0.75, "small": 0.25})
+    assert task_probabilities(sizes, "temperature", 1.0) == pytest.approx({"big": 0.9, "small": 0.1})
+    assert task_probabilities(sizes, "uniform") == pytest.approx({"big": 0.5, "small": 0.5})
+    with pytest.raises(ValueError, match="sampling must be one of"):
+        task_probabilities(sizes, "square")
+
+
+class _Rows(torch.utils.data.Dataset):
+    def __init__(self, n):
+        self.labels, self.lengths = [0] * n, [3] * n
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return {"row": i}
+
+
+def _dataset(sizes, rule, temperature=2.0):
+    return MultiTaskDataset({name: _Rows(n) for name, n in sizes.items()}, {},
+                            task_probabilities(sizes, rule, temperature))
+
+
+def _epochs(dataset, batch_size, seed, epochs):
+    generator = torch.Generator()
+    out = []
+    for epoch in range(epochs):
+        generator.manual_seed(seed + epoch)
+        out.append([[dataset[i] for i in batch] for batch in dataset.batch_sampler(batch_size, generator)])
+    return out
+
+
+@pytest.mark.parametrize("rule,expected", [("proportional", 0.9), ("temperature", 0.75), ("uniform", 0.5)])
+def test_batch_frequencies_follow_the_rule(rule, expected):
+    dataset = _dataset({"big": 900, "small": 100}, rule)
+    batches = [batch for epoch in _epochs(dataset, 10, seed=0, epochs=40) for batch in epoch]
+    assert len(batches) == 40 * (90 + 10)  # an epoch is one pass's worth of batches
+    for batch in batches:
+        assert len({task for task, _ in batch}) == 1  # never two tasks in one batch
+    share = Counter(batch[0][0] for batch in batches)["big"] / len(batches)
+    sigma = math.sqrt(expected * (1 - expected) / len(batches))
+    assert abs(share - expected) < 4 * sigma, (rule, share)
+
+
+def test_an_upsampled_task_repeats_whole_passes_and_order_depends_on_the_seed():
+    dataset = _dataset({"big": 40, "small": 6}, "uniform")  # small drawn far more often than its size
+    epochs = _epochs(dataset, 4, seed=3, epochs=2)
+    for epoch in epochs:
+        seen = [item["row"] for batch in epoch if batch[0][0] == "small" for _, item in batch]
+        assert len(seen) > 6
+        whole = len(seen) // 6 * 6
+        for start in range(0, whole, 6):  # each consecutive run of 6 rows is one whole pass
+            assert sorted(seen[start:start + 6]) == list(range(6))
+    assert _epochs(dataset, 4, seed=3, epochs=2) == epochs
+    assert _epochs(dataset, 4, seed=4, epochs=2) != epochs
+    assert epochs[0] != epochs[1]  # re-seeded per epoch: a new order each epoch
+
+
+def test_collate_refuses_mixed_tasks_and_marks_the_task():
+    dataset = MultiTaskDataset({"a": _Rows(2), "b": _Rows(2)}, {"a": lambda items: {"labels": torch.zeros(len(items))},
+                                                                 "b": None}, {"a": 0.5, "b": 0.5})
+    batch = dataset.collate([dataset[0], dataset[1]])
+    assert batch["task"] == "a" and batch["labels"]["task"] == "a"
+    with pytest.raises(ValueError, match="mixes tasks"):
+        dataset.collate([dataset[0], dataset[2]])
