@@ -78,6 +78,11 @@ def main(argv: list[str] | None = None) -> None:
                                                       "pretraining on its training texts (rows STRATEGY+adapt)")
     comp.add_argument("--augment", default="none", help="none,eda,mlm (mlm: with augment_model=; ner also mention): "
                                                         "each row also with augmented training copies (STRATEGY+eda)")
+    comp.add_argument("--with-task", choices=tuple(TASK_TYPES),
+                      help="a second task: each strategy that can share a backbone also trained on both tasks "
+                           "(rows STRATEGY+multi, scored on --task); needs --with-train and --with-validation")
+    comp.add_argument("--with-train", help="the second task's training data (same columns as --train)")
+    comp.add_argument("--with-validation", help="the second task's validation data")
     comp.add_argument("--seeds", type=int, default=3)
     comp.add_argument("--train-fractions", default="1.0", help="e.g. 0.05,0.25,1.0 (learning curve)")
     comp.add_argument("--output-dir", default="out/compare")

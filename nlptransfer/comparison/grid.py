@@ -16,8 +16,10 @@ so the report shows what acting on ``recommend`` would have scored, and at what 
 ``adapt=("none", "task")`` runs every pretrained strategy twice on the same splits and seeds: as
 is, and after task-adaptive pretraining on that run's training texts (row ``full+adapt``);
 ``augment=("none", "eda")`` likewise with and without augmented training copies (row
-``full+eda``; NER also ``mention``). The report gives the paired gain of each such row over the
-same row without its last technique.
+``full+eda``; NER also ``mention``); ``with_task=(task, train, validation)`` adds each strategy
+trained on this task and that one together with one backbone (row ``full+multi``, scored on this
+task's test split). The report gives the paired gain of each such row over the same row without
+its last technique.
 
 Each neural run is its own Python process: its peak memory is its own, and a crash or a kill
 loses only that run. A run whose result.json exists with the same fingerprint (data, config,
@@ -39,6 +41,7 @@ import numpy as np
 from ..atomic_files import atomic_write_text
 from ..config import TrainConfig
 from ..errors import ConfigError
+from ..multi_task_config import MULTI_TASK_STRATEGIES
 from ..strategies import AUTO, NEURAL, STRATEGIES, row_strategy
 from ..task_types import TASK_TYPES
 
@@ -59,22 +62,39 @@ def _write_jsonl(path: Path, rows: list[dict]) -> str:
     return _fingerprint([r for r in rows])
 
 
-def _read_splits(task, train, validation, test, columns: dict):
-    """Every split as JSON rows, read and checked once (errors name the file, row and label)."""
+def _read_splits(task, sources: dict, columns: dict):
+    """Every split (name -> source, train first) as JSON rows, read and checked once (errors name
+    the file, row and label)."""
     if task == "ner":
         from ..data.tagged_table import check_tag_splits, read_tagged_table
 
         read = lambda src, name: read_tagged_table(src, columns["tokens_column"], columns["tags_column"],  # noqa: E731
                                                    name=name)
-        tables = {n: read(s, n) for n, s in (("train", train), ("validation", validation), ("test", test))}
-        check_tag_splits(tables["train"], {"validation": tables["validation"], "test": tables["test"]})
+        tables = {n: read(s, n) for n, s in sources.items()}
+        check_tag_splits(tables["train"], {n: t for n, t in tables.items() if n != "train"})
         return {n: [{"tokens": w, "tags": t} for w, t in zip(tab.words, tab.tags)] for n, tab in tables.items()}
     from ..data.text_table import check_splits, read_text_table
 
     tables = {n: read_text_table(s, columns["text_column"], columns["label_column"], name=n)
-              for n, s in (("train", train), ("validation", validation), ("test", test))}
-    check_splits(tables["train"], {"validation": tables["validation"], "test": tables["test"]})
+              for n, s in sources.items()}
+    check_splits(tables["train"], {n: t for n, t in tables.items() if n != "train"})
     return {n: [{"text": x, "label": y} for x, y in zip(tab.texts, tab.labels)] for n, tab in tables.items()}
+
+
+def _with_task(with_task, out: Path, columns: dict) -> dict | None:
+    """The second task of the ``STRATEGY+multi`` rows: (task, train, validation), read and checked
+    now, written beside the splits; None without one."""
+    if with_task is None:
+        return None
+    if not isinstance(with_task, (tuple, list)) or len(with_task) != 3 or with_task[0] not in TASK_TYPES:
+        raise ConfigError(f"with_task must be (task, train, validation), task one of {', '.join(TASK_TYPES)}; "
+                          f"got {with_task!r}.")
+    task, train, validation = with_task
+    rows = _read_splits(task, {"train": train, "validation": validation}, columns)
+    paths = {n: out / "splits" / f"with-{n}.jsonl" for n in rows}
+    hashes = [_write_jsonl(paths[n], rows[n]) for n in rows]
+    return {"task": task, "train": str(paths["train"]), "validation": str(paths["validation"]),
+            "n_train": len(rows["train"]), "data": hashes}
 
 
 def _subset(rows: list[dict], fraction: float, seed: int, task: str) -> list[dict]:
@@ -96,8 +116,10 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
             seeds: int = 3, train_fractions=(1.0,), output_dir: str = "out/compare",
             training: TrainConfig | None = None, classic: bool = True, text_column: str = "text",
             label_column: str = "label", tokens_column: str = "tokens", tags_column: str = "tags",
-            adapt=("none",), augment=("none",)) -> dict:
-    """Run the grid (reusing finished runs), then write results and the report. Returns the summary."""
+            adapt=("none",), augment=("none",), with_task=None) -> dict:
+    """Run the grid (reusing finished runs), then write results and the report. Returns the summary.
+    ``with_task=(task, train, validation)``: every strategy that can share a backbone also as a
+    multi-task row ``STRATEGY+multi`` trained on both tasks and scored on this one (same columns)."""
     from .report import write_compare_outputs
 
     if task not in TASK_TYPES:
@@ -123,11 +145,12 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
     out = Path(output_dir)
     columns = dict(text_column=text_column, label_column=label_column, tokens_column=tokens_column,
                    tags_column=tags_column)
-    splits = _read_splits(task, train, validation, test, columns)
+    splits = _read_splits(task, {"train": train, "validation": validation, "test": test}, columns)
+    other = _with_task(with_task, out, columns)
     training = training or TrainConfig()
     data_hash = {n: _write_jsonl(out / "splits" / f"{n}.jsonl", rows) for n, rows in splits.items()}
     spec = {"task": task, "models": list(models), "strategies": list(strategies), "adapt": list(adapt),
-            "augment": list(augment), "seeds": seeds, "train_fractions": fractions, "classic": classic,
+            "augment": list(augment), "with_task": other, "seeds": seeds, "train_fractions": fractions, "classic": classic,
             "data": data_hash,
             "sources": {n: str(s) if isinstance(s, (str, os.PathLike)) else type(s).__name__
                         for n, s in (("train", train), ("validation", validation), ("test", test))},
@@ -153,6 +176,9 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
                         if strategy != AUTO and (a == "none" or STRATEGIES[strategy].pretrained):
                             jobs.append({**common, "model": model, "strategy": row_strategy(strategy, a, g),
                                          "training": {**seeded, "adapt": a, "augment": g}})
+                    if other is not None and strategy in MULTI_TASK_STRATEGIES:  # the same row on two tasks
+                        jobs.append({**common, "model": model, "strategy": f"{strategy}+multi", "with": other,
+                                     "training": {**seeded, "adapt": "none", "augment": "none"}})
             if AUTO in strategies:  # one row: auto chooses among all the models (and strategies) itself
                 jobs.append({**common, "model": AUTO, "candidates": list(models), "strategy": AUTO,
                              "training": seeded})

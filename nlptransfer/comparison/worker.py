@@ -66,8 +66,19 @@ def _classic_ner(job: dict) -> tuple[dict, dict]:
 
 
 def _fit(fit, run, job: dict):
-    """``fit(run, train, validation)``, or for an auto row ``fit_auto`` over the job's candidates;
-    also, for auto, what it kept and why (for the results table)."""
+    """``fit(run, train, validation)``; for an auto row ``fit_auto`` over the job's candidates, and
+    for a ``+multi`` row one backbone trained on this task and the job's second task, giving this
+    task's record; also what was kept and why, or what was trained with (for the results table)."""
+    if "with" in job:
+        from ..estimators.multi_task import MultiTaskModel
+
+        other = job["with"]
+        name, second = job["task"], f"with-{other['task']}"
+        model = MultiTaskModel(run.model, run.strategy, {name: (job["task"], job["train"], job["validation"]),
+                                                         second: (other["task"], other["train"], other["validation"])},
+                               training=run.training, output_dir=run.output_dir).fit()
+        return model.tasks_[name], {"detail": f"multi-task with {other['task']} ({other['n_train']} training "
+                                              f"examples), one backbone"}
     if job["strategy"] != AUTO:
         return fit(run, job["train"], job["validation"]), None
     from ..estimators.auto import fit_auto
@@ -82,7 +93,8 @@ def _neural(job: dict, run_dir: Path) -> tuple[dict, dict]:
     from ..config import RunConfig, TrainConfig
 
     model = ",".join(job["candidates"]) if job["strategy"] == AUTO else job["model"]
-    strategy = base_strategy(job["strategy"])  # "full+adapt+eda": its training says adapt=task, augment=eda
+    strategy = base_strategy(job["strategy"])  # "full+adapt+eda": its training says adapt=task, augment=eda;
+    # "full+multi": the job names its second task
     run = RunConfig(task=job["task"], model=model, strategy=strategy, output_dir=str(run_dir / "run"),
                     training=TrainConfig(**{**job["training"], "progress": False,
                                             "overwrite_output_dir": True}))  # a rerun replaces a failed attempt
@@ -121,7 +133,8 @@ def main(job_path: str) -> None:
     else:
         result, predictions = _neural(job, run_dir)
     result["wall_seconds"] = time.perf_counter() - started
-    result["samples_per_second"] = job["n_train"] * result["epochs"] / max(result["train_seconds"], 1e-9)
+    seen = job["n_train"] + job.get("with", {}).get("n_train", 0)  # a +multi row trains on both tasks
+    result["samples_per_second"] = seen * result["epochs"] / max(result["train_seconds"], 1e-9)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     torch = sys.modules.get("torch")  # only neural runs import it
     if torch is not None and torch.cuda.is_available():

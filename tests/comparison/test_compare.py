@@ -157,3 +157,39 @@ def test_scratch_temperature_and_run_report(tiny_models, assets, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     html = (tmp_path / "run" / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 3  # confusion, reliability, PR curve of each split
+
+
+@pytest.mark.slow
+def test_multi_task_row_beside_single_task_rows(tiny_models, assets, tmp_path):
+    from nlptransfer import compare
+    from nlptransfer.config import TrainConfig
+
+    out = tmp_path / "multi"
+    summary = compare("spam", assets / "spam_train.csv", assets / "spam_validation.csv", assets / "spam_validation.csv",
+                      models=[tiny_models["bert"]], strategies=["full", "scratch"], seeds=1, output_dir=str(out),
+                      classic=False, training=TrainConfig(epochs=1, batch_size=4, max_length=16),
+                      with_task=("sentiment", assets / "sentiment_train.csv", assets / "sentiment_validation.csv"))
+    assert {g["strategy"] for g in summary["groups"]} == {"full", "scratch", "full+multi", "scratch+multi"}
+    # the multi row is measured against the same strategy alone, on the same subset and seed
+    pairs = {(g["strategy"], g["reference"]) for g in summary["versus_plain"]}
+    assert {("full+multi", "full"), ("scratch+multi", "scratch")} <= pairs
+    jobs = {p.parent.name.split("--")[1]: json.loads(p.read_text()) for p in out.glob("runs/*/job.json")}
+    assert jobs["full+multi"]["train"] == jobs["full"]["train"] and jobs["full+multi"]["with"]["task"] == "sentiment"
+    # it really trained both tasks: each has its validation report in the run folder
+    run = next(out.glob("runs/*--full+multi--*")) / "run"
+    assert (run / "tasks" / "spam" / "metrics-validation.json").exists()
+    assert (run / "tasks" / "with-sentiment" / "metrics-validation.json").exists()
+    result = json.loads((run.parent / "result.json").read_text())
+    assert "multi-task with sentiment" in result["detail"]
+
+
+def test_compare_with_task_needs_its_data(assets, tmp_path):
+    r = _cli("compare", "--task", "spam", "--train", assets / "spam_train.csv", "--validation",
+             assets / "spam_validation.csv", "--test", assets / "spam_validation.csv", "--with-task", "sentiment",
+             "--with-train", assets / "sentiment_train.csv", "--output-dir", tmp_path / "x")
+    assert r.returncode == 2 and "--with-task needs --with-validation too" in r.stderr
+    r = _cli("compare", "--task", "spam", "--train", assets / "spam_train.csv", "--validation",
+             assets / "spam_validation.csv", "--test", assets / "spam_validation.csv", "--with-task", "sentiment",
+             "--with-train", tmp_path / "gone.csv", "--with-validation", assets / "sentiment_validation.csv",
+             "--output-dir", tmp_path / "x")
+    assert r.returncode == 2 and "gone.csv" in r.stderr
