@@ -18,7 +18,7 @@ from .errors import ConfigError
 from .strategies import AUTO, STRATEGIES
 from .task_types import TASK_TYPES
 
-__all__ = ["TrainConfig", "RunConfig", "load_run_config", "config_from_command_line", "config_to_dict",
+__all__ = ["TrainConfig", "RunConfig", "load_run_config", "read_config_values", "config_from_command_line", "config_to_dict",
            "describe_options"]
 
 
@@ -167,8 +167,9 @@ def _fields(cls) -> dict:
     return {f.name: typing.get_type_hints(cls)[f.name] for f in dataclasses.fields(cls)}
 
 
-def load_run_config(path: str | Path | None = None, overrides: list[str] | tuple = (), **fixed) -> RunConfig:
-    """Read a YAML file (optional), apply ``key=value`` overrides, then ``fixed`` values."""
+def read_config_values(path: str | Path | None = None, overrides: list[str] | tuple = ()) -> dict:
+    """The keys of a YAML file (optional; a ``training:`` block is flattened into it), then the
+    ``key=value`` overrides, unchecked: the loaders check them against their fields."""
     values: dict = {}
     if path is not None:
         path = Path(path)
@@ -192,7 +193,12 @@ def load_run_config(path: str | Path | None = None, overrides: list[str] | tuple
             raise ConfigError(f"Override {item!r} must look like key=value, e.g. strategy=lora.")
         key, raw = item.split("=", 1)
         values[key.strip()] = raw
-    values.update(fixed)
+    return values
+
+
+def load_run_config(path: str | Path | None = None, overrides: list[str] | tuple = (), **fixed) -> RunConfig:
+    """Read a YAML file (optional), apply ``key=value`` overrides, then ``fixed`` values."""
+    values = {**read_config_values(path, overrides), **fixed}
 
     run_fields, train_fields = _fields(RunConfig), _fields(TrainConfig)
     run_kwargs, train_kwargs = {}, {}

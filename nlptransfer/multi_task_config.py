@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import yaml
-
-from .config import RunConfig, TrainConfig, config_to_dict, load_run_config
+from .config import RunConfig, TrainConfig, config_to_dict, load_run_config, read_config_values
 from .errors import ConfigError
 
 __all__ = ["SAMPLING", "MULTI_TASK_STRATEGIES", "PER_TASK_TRAINING", "MultiTaskConfig", "load_multi_task_config",
@@ -106,23 +103,7 @@ def _task_run(shared: RunConfig, name: str, block) -> RunConfig:
 def load_multi_task_config(path=None, overrides=(), *, tasks: dict | None = None, **fixed) -> MultiTaskConfig:
     """Read a multi-task YAML file (optional), apply ``key=value`` overrides of shared keys, then
     ``fixed`` values. ``tasks``: name -> task block (the YAML's ``tasks:``), when not from a file."""
-    values: dict = {}
-    if path is not None:
-        path = Path(path)
-        if not path.exists():
-            raise ConfigError(f"Config file {str(path)!r} does not exist.")
-        try:
-            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"Config file {str(path)!r} is not valid YAML: {e}") from None
-        if not isinstance(values, dict):
-            raise ConfigError(f"Config file {str(path)!r} must hold a mapping of key: value lines.")
-        values = {**(values.pop("training", None) or {}), **values}
-    for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"Override {item!r} must look like key=value, e.g. epochs=2.")
-        key, raw = item.split("=", 1)
-        values[key.strip()] = raw
+    values = read_config_values(path, overrides)
     values.update(fixed)
     blocks = tasks if tasks is not None else values.pop("tasks", None)
     values.pop("tasks", None)
