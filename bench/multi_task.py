@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -92,7 +93,6 @@ def main() -> None:
     args = ap.parse_args()
 
     from nlptransfer import EntityTagger, MultiTaskModel, TextClassifier, TrainConfig
-    from nlptransfer.evaluation.bootstrap import paired_gain, resample_counts
 
     names = args.pair.split("+")
     out = Path(args.out) / args.pair
@@ -122,6 +122,14 @@ def main() -> None:
             rows.append({"pair": args.pair, "task": n, "side": "alone", "seed": seed, "metric": TASKS[n][2],
                          "score": value, "train_s": alone_s, "epochs": len(alone.history_)})
             print(rows[-2], rows[-1], flush=True)
+        _report(args, names, rows, scorers, started)  # after every seed: a cut-off run keeps what it measured
+
+
+def _report(args, names: list[str], rows: list[dict], scorers: dict, started: float) -> None:
+    """Gains over the seeds done so far, merged into bench/results/multi_task-DATE.json, and a table."""
+    from nlptransfer.evaluation.bootstrap import paired_gain, resample_counts
+
+    seeds = len(scorers[(names[0], "multi")])
     gains = []
     for n in names:
         counts = resample_counts(len(scorers[(n, "multi")][0].stats))
@@ -134,8 +142,9 @@ def main() -> None:
     report = harness.save_results("multi_task", rows + gains, ("pair", "task", "side", "seed"))
     report["subsets"] = subsets
     report["subsets"][args.pair] = (f"train {args.size} per task (per seed); validation 200 per task; test SST-2 "
-                                    f"validation 872, SMS test 821, CoNLL test 1,000 sentences; {args.seeds} seeds; "
-                                    f"{round(time.perf_counter() - started)} s")
+                                    f"validation 872, SMS test 821, CoNLL test 1,000 sentences; {seeds} of {args.seeds} "
+                                    f"seeds done; {round(time.perf_counter() - started)} s; "
+                                    f"command: python {' '.join(sys.argv)}")
     path.write_text(json.dumps(report, indent=1) + "\n")
     print(f"\n{'task':8} {'metric':12} {'multi':>16} {'alone':>16} {'gain [95% CI]':>28}")
     for g in gains:
