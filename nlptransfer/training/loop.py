@@ -31,7 +31,7 @@ from .optimizer import describe_rates, optimizer_groups
 from .tracking import MetricsLog
 from .unfreezing import GradualUnfreezing
 
-__all__ = ["TrainResult", "train_model", "data_fingerprint", "epochs_for", "MIN_STEPS"]
+__all__ = ["TrainResult", "train_model", "data_fingerprint", "epochs_for", "multi_task_epochs", "MIN_STEPS"]
 
 # Epochs follow the data when not given: enough for MIN_STEPS optimizer steps, within bounds. Few
 # steps were the main reason full fine-tuning trailed TF-IDF on 800 texts (3 epochs = 150 steps;
@@ -42,6 +42,21 @@ MIN_STEPS, MIN_EPOCHS, MAX_EPOCHS = 500, 3, 20
 def epochs_for(steps_per_epoch: int) -> int:
     """Epochs that make at least ``MIN_STEPS`` optimizer steps, between MIN_EPOCHS and MAX_EPOCHS."""
     return int(min(max(math.ceil(MIN_STEPS / max(steps_per_epoch, 1)), MIN_EPOCHS), MAX_EPOCHS))
+
+
+def multi_task_epochs(batches: dict[str, int], probabilities: dict[str, float], per_step: int) -> int:
+    """Epochs of a multi-task run that give every task at least the optimizer steps it would get
+    alone (``epochs_for`` on its own batches): a task drawn with probability p gets about p of the
+    steps, so counting the total alone would train each task less than alone (measured: CoNLL
+    at 300 sentences beside SST-2 got 266 steps against 380 alone, its F1 still rising).
+    ``batches``: task -> batches per pass; ``per_step``: batches per optimizer step (gradient
+    accumulation x processes). Between MIN_EPOCHS and MAX_EPOCHS."""
+    per_epoch = max(math.ceil(sum(batches.values()) / per_step), 1)
+    needed = 0.0
+    for name, n in batches.items():
+        alone = math.ceil(n / per_step)
+        needed = max(needed, epochs_for(alone) * alone / max(probabilities[name], 1e-9))
+    return int(min(max(math.ceil(needed / per_epoch), MIN_EPOCHS), MAX_EPOCHS))
 
 
 @dataclass
