@@ -156,3 +156,16 @@ def test_bad_data_and_task_blocks_name_the_task_and_file(assets, tmp_path, capsy
         main(["train-multi", "--config", str(config)])
     assert "augment cannot differ between tasks" in capsys.readouterr().err
     assert not Path("runs").joinpath("multi-task").exists()
+
+
+def test_epochs_from_the_data_give_each_task_its_steps_alone(tiny_models, assets, tmp_path, capsys, monkeypatch):
+    # At least 50 steps instead of 500, to keep the run short. Batch 8, uniform sampling: 6 sentiment
+    # and 3 spam batches per pass. Alone, sentiment takes 9 epochs (54 steps), spam 17 (51); drawn
+    # half the time each, the run needs 108 steps: 12 epochs of 9. Counting 50 steps in all would
+    # stop at 6 epochs: 27 sentiment steps.
+    monkeypatch.setattr("nlptransfer.training.loop.MIN_STEPS", 50)
+    tasks = {k: v for k, v in _tasks(assets).items() if k != "ner"}
+    mt = MultiTaskModel(tiny_models["bert"], "full", tasks, sampling="uniform", output_dir=str(tmp_path / "run"),
+                        training=TrainConfig(batch_size=8, early_stopping_patience=None, progress=False)).fit()
+    assert "multi-task: 12 epochs, chosen from the data" in capsys.readouterr().out
+    assert len(mt.history_) == 12
