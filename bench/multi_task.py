@@ -90,6 +90,9 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=300)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--out", default="/tmp/multi_task_bench")
+    ap.add_argument("--multi-only", action="store_true",
+                    help="train and score the multi-task model only, printing its scores (no results file): a "
+                         "quick look at a change to multi-task training against single-task scores measured before")
     args = ap.parse_args()
 
     from nlptransfer import EntityTagger, MultiTaskModel, TextClassifier, TrainConfig
@@ -111,6 +114,9 @@ def main() -> None:
             scorers[(n, "multi")].append(scorer)
             rows.append({"pair": args.pair, "task": n, "side": "multi", "seed": seed, "metric": TASKS[n][2],
                          "score": value, "train_s": multi_s, "epochs": len(multi.history_)})
+            print(rows[-1], flush=True)
+            if args.multi_only:
+                continue
             cls = EntityTagger if n == "conll" else TextClassifier
             kwargs = {} if n == "conll" else {"task": TASKS[n][0]}
             clock = time.perf_counter()
@@ -121,7 +127,9 @@ def main() -> None:
             scorers[(n, "alone")].append(scorer)
             rows.append({"pair": args.pair, "task": n, "side": "alone", "seed": seed, "metric": TASKS[n][2],
                          "score": value, "train_s": alone_s, "epochs": len(alone.history_)})
-            print(rows[-2], rows[-1], flush=True)
+            print(rows[-1], flush=True)
+        if args.multi_only:
+            continue
         _report(args, names, rows, scorers, started)  # after every seed: a cut-off run keeps what it measured
 
 
