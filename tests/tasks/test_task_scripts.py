@@ -90,3 +90,17 @@ def test_scripts_run_classic_and_auto_as_the_train_command_does(script, config, 
 
     model = load(out)
     assert model.strategy == meta["strategy"]
+
+
+def test_the_shipped_multi_task_config_reads_and_points_at_real_files():
+    from nlptransfer.multi_task_config import load_multi_task_config
+
+    config = load_multi_task_config(ROOT / "tasks" / "configs" / "multi.yaml")
+    assert {name: run.task for name, run in config.tasks.items()} == {"sentiment": "sentiment", "spam": "spam"}
+    assert config.sampling == "temperature" and config.model == "minilm-l6"
+    for name, run in config.tasks.items():
+        for split in (run.train, run.validation, run.test):
+            path = ROOT / split
+            if "shared" in split and not path.exists():
+                pytest.skip("../shared/data is not beside this checkout")
+            assert path.exists(), f"{name}: {split}"
