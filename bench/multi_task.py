@@ -109,12 +109,16 @@ def main() -> None:
         multi = MultiTaskModel("minilm-l6", "full", {n: (TASKS[n][0], *splits[n][:2]) for n in names},
                                training=training, output_dir=str(out / f"multi-{seed}")).fit()
         multi_s = time.perf_counter() - clock
-        for n in names:
-            scorer, value = _scorer(n, multi.estimator(n), splits[n][2])
-            scorers[(n, "multi")].append(scorer)
-            rows.append({"pair": args.pair, "task": n, "side": "multi", "seed": seed, "metric": TASKS[n][2],
-                         "score": value, "train_s": multi_s, "epochs": len(multi.history_)})
+        def measure(n: str, side: str, estimator, seconds: float, history: list) -> None:
+            """Score ``estimator`` on task ``n``'s test split; keep its scorer and its row."""
+            scorer, value = _scorer(n, estimator, splits[n][2])
+            scorers[(n, side)].append(scorer)
+            rows.append({"pair": args.pair, "task": n, "side": side, "seed": seed, "metric": TASKS[n][2],
+                         "score": value, "train_s": seconds, "epochs": len(history)})
             print(rows[-1], flush=True)
+
+        for n in names:
+            measure(n, "multi", multi.estimator(n), multi_s, multi.history_)
             if args.multi_only:
                 continue
             cls = EntityTagger if n == "conll" else TextClassifier
@@ -122,12 +126,7 @@ def main() -> None:
             clock = time.perf_counter()
             alone = cls("minilm-l6", strategy="full", training=training, output_dir=str(out / f"{n}-{seed}"),
                         **kwargs).fit(*splits[n][:2])
-            alone_s = time.perf_counter() - clock
-            scorer, value = _scorer(n, alone, splits[n][2])
-            scorers[(n, "alone")].append(scorer)
-            rows.append({"pair": args.pair, "task": n, "side": "alone", "seed": seed, "metric": TASKS[n][2],
-                         "score": value, "train_s": alone_s, "epochs": len(alone.history_)})
-            print(rows[-1], flush=True)
+            measure(n, "alone", alone, time.perf_counter() - clock, alone.history_)
         if args.multi_only:
             continue
         _report(args, names, rows, scorers, started)  # after every seed: a cut-off run keeps what it measured

@@ -18,8 +18,8 @@ from .errors import ConfigError
 from .strategies import AUTO, STRATEGIES
 from .task_types import TASK_TYPES
 
-__all__ = ["TrainConfig", "RunConfig", "load_run_config", "read_config_values", "config_from_command_line", "config_to_dict",
-           "describe_options"]
+__all__ = ["TrainConfig", "RunConfig", "load_run_config", "read_config_values", "config_from_command_line",
+           "config_to_dict", "describe_options"]
 
 
 @dataclass

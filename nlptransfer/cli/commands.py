@@ -140,18 +140,18 @@ def compare(args) -> None:
         fractions = [float(f) for f in listed(args.train_fractions)]
     except ValueError:
         raise ConfigError(f"--train-fractions must be numbers like 0.1,0.5,1; got {args.train_fractions!r}.") from None
-    given = [f for f in ("with_task", "with_train", "with_validation") if getattr(args, f)]
-    if given and len(given) < 3:
-        missing = sorted({"with_task", "with_train", "with_validation"} - set(given))
-        raise ConfigError(f"--{given[0].replace('_', '-')} needs " + " and ".join(f"--{m.replace('_', '-')}"
-                                                                              for m in missing) + " too.")
-    with_task = (args.with_task, args.with_train, args.with_validation) if given else None
+    with_task = (args.with_task, args.with_train, args.with_validation)
+    flags = ("--with-task", "--with-train", "--with-validation")
+    if any(with_task) and not all(with_task):  # the second task is all three or nothing
+        given = next(f for f, v in zip(flags, with_task) if v)
+        missing = " and ".join(f for f, v in zip(flags, with_task) if not v)
+        raise ConfigError(f"{given} needs {missing} too.")
     training = load_run_config(args.config, args.overrides).training
     summary = compare(args.task, args.train, args.validation, args.test, models=listed(args.models),
                       strategies=listed(args.strategies), seeds=args.seeds, train_fractions=fractions,
                       output_dir=args.output_dir, training=training, classic=not args.no_classic,
                       text_column=args.text_column, label_column=args.label_column, adapt=listed(args.adapt),
-                      augment=listed(args.augment), with_task=with_task)
+                      augment=listed(args.augment), with_task=with_task if all(with_task) else None)
     for gain in summary["gains"]:
         print(f"{gain['model']} {gain['strategy']} @ {gain['fraction']:g}: {gain['metric']} {gain['gain']:+.4f} "
               f"vs {gain['reference']} [{gain['ci_low']:+.4f}, {gain['ci_high']:+.4f}] -> {gain['verdict']}")

@@ -150,8 +150,8 @@ def compare(task: str, train, validation, test, *, models=("minilm-l6",), strate
     training = training or TrainConfig()
     data_hash = {n: _write_jsonl(out / "splits" / f"{n}.jsonl", rows) for n, rows in splits.items()}
     spec = {"task": task, "models": list(models), "strategies": list(strategies), "adapt": list(adapt),
-            "augment": list(augment), "with_task": other, "seeds": seeds, "train_fractions": fractions, "classic": classic,
-            "data": data_hash,
+            "augment": list(augment), "with_task": other, "seeds": seeds, "train_fractions": fractions,
+            "classic": classic, "data": data_hash,
             "sources": {n: str(s) if isinstance(s, (str, os.PathLike)) else type(s).__name__
                         for n, s in (("train", train), ("validation", validation), ("test", test))},
             "training": dataclasses.asdict(training)}

@@ -41,7 +41,11 @@ MIN_STEPS, MIN_EPOCHS, MAX_EPOCHS = 500, 3, 20
 
 def epochs_for(steps_per_epoch: int) -> int:
     """Epochs that make at least ``MIN_STEPS`` optimizer steps, between MIN_EPOCHS and MAX_EPOCHS."""
-    return int(min(max(math.ceil(MIN_STEPS / max(steps_per_epoch, 1)), MIN_EPOCHS), MAX_EPOCHS))
+    return _bounded(MIN_STEPS / max(steps_per_epoch, 1))
+
+
+def _bounded(epochs: float) -> int:
+    return int(min(max(math.ceil(epochs), MIN_EPOCHS), MAX_EPOCHS))
 
 
 def multi_task_epochs(batches: dict[str, int], probabilities: dict[str, float], per_step: int) -> int:
@@ -56,7 +60,7 @@ def multi_task_epochs(batches: dict[str, int], probabilities: dict[str, float], 
     for name, n in batches.items():
         alone = math.ceil(n / per_step)
         needed = max(needed, epochs_for(alone) * alone / max(probabilities[name], 1e-9))
-    return int(min(max(math.ceil(needed / per_epoch), MIN_EPOCHS), MAX_EPOCHS))
+    return _bounded(needed / per_epoch)
 
 
 @dataclass
