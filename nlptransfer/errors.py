@@ -36,3 +36,9 @@ def exit_on_user_error(main, *args) -> None:
     except (DataError, ConfigError, ModelLoadError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    # Under accelerate launch, end the process group before the interpreter exits: left to exit
+    # teardown, a communication thread was once destroyed unjoined (SIGABRT, "terminate called
+    # without an active exception") after a finished 2-process multi-task run.
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()

@@ -163,7 +163,7 @@ def test_fit_with_adapt_task_trains_on_the_adapted_backbone_and_saves_it(tiny_mo
     assert record["held_out_loss_after"] < record["held_out_loss_before"]
     adapted = load_file(str(run / "adapted" / "model.safetensors"))["bert.embeddings.word_embeddings.weight"]
     assert torch.equal(clf.model_.backbone.embeddings.word_embeddings.weight.detach(), adapted)
-    assert clf.train_seconds_ >= record["seconds"]
+    assert clf.train_seconds_ >= record["seconds"] - 0.05  # the record rounds to 0.1 s
     saved = clf.save(tmp_path / "saved")
     assert not (saved / "backbone" / "base.json").exists()  # the adapted backbone is copied, not referenced
     assert "adaptive pretraining: task" in (saved / "README.md").read_text()
