@@ -3,6 +3,7 @@
     python bench/augmentation.py --dataset rt --sizes 50,200,800 --seeds 3 [--out DIR]
     python bench/augmentation.py --dataset sms --sizes 50,200,800 --seeds 3
     python bench/augmentation.py --dataset conll --sizes 50,200,800 --seeds 3   # eda and mention
+    python bench/augmentation.py --dataset rt --sizes 50 --augment none,eda,mlm --augment-model adapted/
 
 One ``nlptransfer.compare`` per dataset on identical splits: minilm-l6, default training options
 (epochs chosen from the data, early stopping), ``augment`` none and eda (CoNLL also mention), one
@@ -54,25 +55,30 @@ def main() -> None:
     ap.add_argument("--sizes", default="50,200,800")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--out", default="/tmp/augmentation")
+    ap.add_argument("--augment", help="comma-separated augment values (default: none,eda; CoNLL also mention)")
+    ap.add_argument("--augment-model", help="augment=mlm: a folder with a masked-LM head (`nlptransfer adapt`)")
     args = ap.parse_args()
 
     from nlptransfer import TrainConfig, compare
 
     task, _, augment = DATASETS[args.dataset]
+    augment = tuple(args.augment.split(",")) if args.augment else augment
     out = Path(args.out) / args.dataset
     out.mkdir(parents=True, exist_ok=True)
     train, validation, test, n_train = _splits(args.dataset, out)
     started = time.perf_counter()
     summary = compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"], augment=augment,
                       seeds=args.seeds, train_fractions=[int(s) / n_train for s in args.sizes.split(",")],
-                      output_dir=str(out / "compare"), training=TrainConfig(progress=False))
+                      output_dir=str(out / "compare"),
+                      training=TrainConfig(progress=False, augment_model=args.augment_model))
     rows = [{"dataset": args.dataset, "kind": "gain", **g} for g in summary["versus_plain"]] + \
            [{"dataset": args.dataset, "kind": "group", **g} for g in summary["groups"]]
     path = Path(__file__).parent / "results" / f"augmentation-{time.strftime('%Y-%m-%d')}.json"
     subsets = json.loads(path.read_text()).get("subsets", {}) if path.exists() else {}  # other datasets' runs
     report = harness.save_results("augmentation", rows, ("dataset", "kind", "model", "strategy", "fraction"))
     subsets[args.dataset] = f"train sizes {args.sizes} of {n_train}; validation 300 (seed 0); test complete; " \
-                            f"{args.seeds} seeds; {round(time.perf_counter() - started)} s"
+                            f"{args.seeds} seeds; augment {','.join(augment)}" \
+                            f"{f' (model {args.augment_model})' if args.augment_model else ''}; {round(time.perf_counter() - started)} s"
     report.update(subsets=subsets)
     path.write_text(json.dumps(report, indent=1) + "\n")
     harness.print_gains(summary, "gain vs unaugmented")

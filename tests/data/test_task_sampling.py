@@ -83,14 +83,14 @@ def test_collate_refuses_mixed_tasks_and_marks_the_task():
 def test_multi_task_epochs_give_every_task_its_steps_alone():
     from nlptransfer.training.loop import MAX_EPOCHS, epochs_for, multi_task_epochs
 
-    # 300 and 300 examples at batch 16: 19 batches each; alone, 20 epochs x 19 = 380 steps each.
+    # 300 and 300 examples at batch 16: 19 batches each; alone, 27 epochs x 19 = 513 steps each.
     # Counting the 38 steps of a multi-task epoch alone would give 14 epochs: 266 steps per task.
     assert epochs_for(38) == 14
-    assert multi_task_epochs({"a": 19, "b": 19}, {"a": 0.5, "b": 0.5}, 1) == 20
-    # 3,000 and 300 examples, T=2: p = 0.76 / 0.24; the small task needs 380 / 0.24 = 1,581 steps
-    # of the 207 per epoch: 8 epochs (its share, 398 steps, covers its 380 alone)
+    assert multi_task_epochs({"a": 19, "b": 19}, {"a": 0.5, "b": 0.5}, 1) == 27
+    # 3,000 and 300 examples, T=2: p = 0.76 / 0.24; the small task needs 513 / 0.24 = 2,135 steps
+    # of the 207 per epoch: 11 epochs (its share, 547 steps, covers its 513 alone)
     p = task_probabilities({"big": 3000, "small": 300}, "temperature", 2.0)
-    assert multi_task_epochs({"big": 188, "small": 19}, p, 1) == 8
+    assert multi_task_epochs({"big": 188, "small": 19}, p, 1) == 11
     # every task gets at least its steps alone, unless the epochs hit the cap; accumulation and
     # processes (batches per step) count as they do in the loop
     for big, small, per_step in [(500, 3, 1), (40, 40, 2), (1000, 250, 4), (7, 2, 1), (120, 60, 1)]:

@@ -89,6 +89,28 @@ def test_early_stopping_restores_the_best_epoch(tiny_models):
     assert torch.equal(flat_parameters(built.net), snapshots[1])
 
 
+@pytest.mark.parametrize("epochs", [None, 10])
+def test_patience_spans_min_stale_steps_when_epochs_follow_the_data(epochs, tiny_models, monkeypatch, capsys):
+    # 8 texts at batch 4: 2 steps an epoch. Data-chosen epochs (at least 20 steps: 10 epochs) stretch
+    # patience 3 to the 12 steps a stale stretch must span: 6 epochs, so a score that peaks at epoch 1
+    # stops the run after epoch 7. With epochs= set by the user, patience stays 3: after epoch 4.
+    monkeypatch.setattr("nlptransfer.training.loop.MIN_STEPS", 20)
+    monkeypatch.setattr("nlptransfer.training.loop.MIN_STALE_STEPS", 12)
+    cfg = TrainConfig(epochs=epochs, batch_size=4, progress=False, seed=0, group_by_length=False)
+    built = _fresh(tiny_models["bert"], 2, cfg)
+    data = encode_texts(built.tokenizer, TEXTS, 32, [0, 1] * 4)
+    scripted = iter([0.9] + [0.1] * 9)
+    result = train_model(built.net, data, text_collator(built.tokenizer), config=cfg, learning_rate=1e-3,
+                         accelerator=Accelerator(cpu=True), loss_fn=SummedCrossEntropy(), validation_set=data,
+                         score_fn=lambda logits, labels: next(scripted), score_name="macro_f1")
+    assert result.best_epoch == 1
+    assert len(result.history) == (7 if epochs is None else 4)
+    if epochs is None:
+        out = capsys.readouterr().out
+        assert "10 epochs, chosen from the data" in out
+        assert "early stopping after 6 epochs without a better validation score" in out
+
+
 def test_restoring_refuses_mismatched_keys():
     net = torch.nn.Sequential(torch.nn.Linear(2, 2))
     state = {k: v.clone() for k, v in net.state_dict().items()}

@@ -1,0 +1,86 @@
+"""Why does ``full`` fail on tiny training sets? Its defaults against variants of its training
+options on the same splits, paired.
+
+    python bench/step_floor.py --dataset conll --size 50 --seeds 3 \
+        --variant no_stop:early_stopping_patience=none --variant e60_no_stop:epochs=60,early_stopping_patience=none
+
+Found on CoNLL with 50 sentences (entity F1 0.05, BENCHMARKS.md "Augmentation"): the default epochs
+aim at MIN_STEPS optimizer steps but stop at MAX_EPOCHS (50 sentences at batch 16: 20 epochs, 80
+steps), and early stopping ends the run at epoch 5, while the model passes from random tags to
+all-`O` and its validation F1 dips to 0 before it can rise. One ``nlptransfer.compare`` per
+variant on identical splits (the augmentation benchmark's: stratified train sample per seed,
+validation 300 examples with seed 0, test complete), minilm-l6 ``full``; each variant's rows are
+named ``full+NAME`` so the summary pairs them with the defaults over test examples (95% bootstrap).
+Writes bench/results/step-floor-<date>.json and prints a table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import harness
+from augmentation import DATASETS, _splits
+
+
+def _best_epoch(run_dir: str) -> int | None:
+    """The kept epoch, from the run's log line marked "(best so far)" last."""
+    best = None
+    for line in (Path(run_dir) / "log.txt").read_text().splitlines():
+        if line.startswith("epoch ") and "(best so far)" in line:
+            best = int(line.split()[1].split("/")[0])
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", choices=tuple(DATASETS), default="conll")
+    ap.add_argument("--size", type=int, default=50)
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
+                    help="training options against the defaults; 'none' for None")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--out", default="/tmp/step-floor")
+    args = ap.parse_args()
+
+    from nlptransfer import TrainConfig, compare
+    from nlptransfer.comparison.summary import load_runs, summarize
+
+    task = DATASETS[args.dataset][0]
+    out = Path(args.out) / args.dataset
+    out.mkdir(parents=True, exist_ok=True)
+    train, validation, test, n_train = _splits(args.dataset, out)
+    started = time.perf_counter()
+    runs = []
+    variants = [("default", {})]
+    for text in args.variant:
+        name, _, pairs = text.partition(":")
+        variants.append((name, {k: None if v == "none" else int(v) if v.isdigit() else float(v)
+                                for k, v in (pair.split("=") for pair in pairs.split(","))}))
+    for name, options in variants:
+        folder = out / name
+        compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"], seeds=args.seeds,
+                train_fractions=[args.size / n_train], output_dir=str(folder),
+                training=TrainConfig(progress=False, **options))
+        for run in load_runs(folder):
+            if run["strategy"] == "full" and options:
+                run["strategy"] = f"full+{name}"
+            if run["strategy"] != "classic" or not options:  # the classic baseline once
+                runs.append(run)
+    summary = summarize(runs, task)
+    rows = [{"dataset": args.dataset, "kind": "gain", **g} for g in summary["versus_plain"]] + \
+           [{"dataset": args.dataset, "kind": "group", **g} for g in summary["groups"]] + \
+           [{"dataset": args.dataset, "kind": "run", "strategy": r["strategy"], "seed": r["seed"],
+             "fraction": r["fraction"], "model": r["model"], "score": r["metrics"][summary["metric"]],
+             "epochs": r["epochs"], "best_epoch": _best_epoch(r["dir"]), "train_seconds": r.get("train_seconds")}
+            for r in runs]
+    report = harness.save_results("step-floor", rows, ("dataset", "kind", "model", "strategy", "fraction", "seed"))
+    path = Path(__file__).parent / "results" / f"step-floor-{time.strftime('%Y-%m-%d')}.json"
+    report.update(subset=f"{args.dataset}: train {args.size} of {n_train}; validation 300 (seed 0); test complete; "
+                         f"{args.seeds} seeds; variants {args.variant}; {round(time.perf_counter() - started)} s")
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    harness.print_gains(summary, "gain over the defaults")
+
+
+if __name__ == "__main__":
+    main()
