@@ -11,6 +11,9 @@ all-`O` and its validation F1 dips to 0 before it can rise. One ``nlptransfer.co
 variant on identical splits (the augmentation benchmark's: stratified train sample per seed,
 validation 300 examples with seed 0, test complete), minilm-l6 ``full``; each variant's rows are
 named ``full+NAME`` so the summary pairs them with the defaults over test examples (95% bootstrap).
+``--before DIR`` (a compare folder of the same dataset, size and seeds run at an earlier commit,
+e.g. the defaults folder of an earlier run of this script) makes those runs the reference ``full``
+and this commit's defaults the row ``full+now``: the change of defaults, paired.
 Writes bench/results/step-floor-<date>.json and prints a table.
 """
 from __future__ import annotations
@@ -40,6 +43,7 @@ def main() -> None:
     ap.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
                     help="training options against the defaults; 'none' for None")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--before", help="compare folder of the defaults at an earlier commit (same splits)")
     ap.add_argument("--out", default="/tmp/step-floor")
     args = ap.parse_args()
 
@@ -57,14 +61,17 @@ def main() -> None:
         name, _, pairs = text.partition(":")
         variants.append((name, {k: None if v == "none" else int(v) if v.isdigit() else float(v)
                                 for k, v in (pair.split("=") for pair in pairs.split(","))}))
+    if args.before:
+        before = [r for r in load_runs(Path(args.before)) if r["strategy"] == "full"]
+        runs += [r for r in before if abs(r["fraction"] - args.size / n_train) < 1e-9 and r["seed"] < args.seeds]
     for name, options in variants:
         folder = out / name
         compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"], seeds=args.seeds,
                 train_fractions=[args.size / n_train], output_dir=str(folder),
                 training=TrainConfig(progress=False, **options))
         for run in load_runs(folder):
-            if run["strategy"] == "full" and options:
-                run["strategy"] = f"full+{name}"
+            if run["strategy"] == "full" and (options or args.before):
+                run["strategy"] = f"full+{name if options else 'now'}"
             if run["strategy"] != "classic" or not options:  # the classic baseline once
                 runs.append(run)
     summary = summarize(runs, task)
@@ -77,7 +84,7 @@ def main() -> None:
     report = harness.save_results("step-floor", rows, ("dataset", "kind", "model", "strategy", "fraction", "seed"))
     path = Path(__file__).parent / "results" / f"step-floor-{time.strftime('%Y-%m-%d')}.json"
     report.update(subset=f"{args.dataset}: train {args.size} of {n_train}; validation 300 (seed 0); test complete; "
-                         f"{args.seeds} seeds; variants {args.variant}; {round(time.perf_counter() - started)} s")
+                         f"{args.seeds} seeds; variants {args.variant}; before {args.before}; {round(time.perf_counter() - started)} s")
     path.write_text(json.dumps(report, indent=1) + "\n")
     harness.print_gains(summary, "gain over the defaults")
 
