@@ -81,10 +81,13 @@ def main() -> None:
              "fraction": r["fraction"], "model": r["model"], "score": r["metrics"][summary["metric"]],
              "epochs": r["epochs"], "best_epoch": _best_epoch(r["dir"]), "train_seconds": r.get("train_seconds")}
             for r in runs]
-    report = harness.save_results("step-floor", rows, ("dataset", "kind", "model", "strategy", "fraction", "seed"))
     path = Path(__file__).parent / "results" / f"step-floor-{time.strftime('%Y-%m-%d')}.json"
-    report.update(subset=f"{args.dataset}: train {args.size} of {n_train}; validation 300 (seed 0); test complete; "
-                         f"{args.seeds} seeds; variants {args.variant}; before {args.before}; {round(time.perf_counter() - started)} s")
+    subsets = json.loads(path.read_text()).get("subsets", {}) if path.exists() else {}  # other runs' settings
+    report = harness.save_results("step-floor", rows, ("dataset", "kind", "model", "strategy", "fraction", "seed"))
+    subsets[f"{args.dataset} {args.size}"] = {
+        "command": report["command"], "settings": f"train {args.size} of {n_train}; validation 300 (seed 0); test "
+        f"complete; {args.seeds} seeds; {round(time.perf_counter() - started)} s"}
+    report.update(subsets=subsets)
     path.write_text(json.dumps(report, indent=1) + "\n")
     harness.print_gains(summary, "gain over the defaults")
 
