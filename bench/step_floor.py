@@ -3,6 +3,7 @@ options on the same splits, paired.
 
     python bench/step_floor.py --dataset conll --size 50 --seeds 3 \
         --variant no_stop:early_stopping_patience=none --variant e60_no_stop:epochs=60,early_stopping_patience=none
+    python bench/step_floor.py --dataset rt --size 50 --seeds 3 --variant eda:augment=eda
 
 Found on CoNLL with 50 sentences (entity F1 0.05, BENCHMARKS.md "Augmentation"): the default epochs
 aim at MIN_STEPS optimizer steps but stop at MAX_EPOCHS (50 sentences at batch 16: 20 epochs, 80
@@ -36,6 +37,18 @@ def _best_epoch(run_dir: str) -> int | None:
     return best
 
 
+def _value(text: str):
+    """A --variant value: none, a number, or a word (augment=eda)."""
+    if text == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", choices=tuple(DATASETS), default="conll")
@@ -59,19 +72,19 @@ def main() -> None:
     variants = [("default", {})]
     for text in args.variant:
         name, _, pairs = text.partition(":")
-        variants.append((name, {k: None if v == "none" else int(v) if v.isdigit() else float(v)
-                                for k, v in (pair.split("=") for pair in pairs.split(","))}))
+        variants.append((name, {k: _value(v) for k, v in (pair.split("=") for pair in pairs.split(","))}))
     if args.before:
         before = [r for r in load_runs(Path(args.before)) if r["strategy"] == "full"]
         runs += [r for r in before if abs(r["fraction"] - args.size / n_train) < 1e-9 and r["seed"] < args.seeds]
     for name, options in variants:
         folder = out / name
+        training = {k: v for k, v in options.items() if k != "augment"}  # compare sets augment per row
         compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"], seeds=args.seeds,
                 train_fractions=[args.size / n_train], output_dir=str(folder),
-                training=TrainConfig(progress=False, **options))
+                augment=(options.get("augment", "none"),), training=TrainConfig(progress=False, **training))
         for run in load_runs(folder):
-            if run["strategy"] == "full" and (options or args.before):
-                run["strategy"] = f"full+{name if options else 'now'}"
+            if run["strategy"] == "full" and (training or args.before):  # augment names its own rows
+                run["strategy"] = f"full+{name if training else 'now'}"
             if run["strategy"] != "classic" or not options:  # the classic baseline once
                 runs.append(run)
     summary = summarize(runs, task)
@@ -83,8 +96,11 @@ def main() -> None:
             for r in runs]
     path = Path(__file__).parent / "results" / f"step-floor-{time.strftime('%Y-%m-%d')}.json"
     subsets = json.loads(path.read_text()).get("subsets", {}) if path.exists() else {}  # other runs' settings
-    report = harness.save_results("step-floor", rows, ("dataset", "kind", "model", "strategy", "fraction", "seed"))
-    subsets[f"{args.dataset} {args.size}"] = {
+    for row in rows:  # `full` is the earlier commit's defaults with --before, this commit's without
+        row["reference"] = args.before or "defaults"
+    report = harness.save_results("step-floor", rows, ("dataset", "reference", "kind", "model", "strategy", "fraction",
+                                                       "seed"))
+    subsets[report["command"]] = {
         "command": report["command"], "settings": f"train {args.size} of {n_train}; validation 300 (seed 0); test "
         f"complete; {args.seeds} seeds; {round(time.perf_counter() - started)} s"}
     report.update(subsets=subsets)
