@@ -23,7 +23,8 @@ from ..multi_task_config import MultiTaskConfig, multi_task_config_to_dict
 from ..strategies import ParameterCount, count_parameters, default_learning_rate, strategy
 from ..task_types import task_type
 from ..training.losses import PerTaskMean, SummedCrossEntropy
-from ..training.loop import MAX_EPOCHS, MIN_EPOCHS, MIN_STEPS, multi_task_epochs, train_model
+from ..training.epochs import describe, multi_task_epochs
+from ..training.loop import train_model
 from ..training.run_folder import start_run, write_run_records
 from .classification import calibrate, classification_loss, encode_labelled, score_texts, text_proba, validation_scorer
 from .fitted import Fitted
@@ -109,8 +110,7 @@ def fit_multi_task(config: MultiTaskConfig, data: dict | None = None) -> MultiFi
         batches = {name: math.ceil(n / cfg.batch_size) for name, n in sizes.items()}
         epochs = multi_task_epochs(batches, probabilities, cfg.gradient_accumulation_steps * accelerator.num_processes)
         accelerator.print(f"multi-task: {epochs} epochs, chosen from the data (each task at least the optimizer "
-                          f"steps it would get alone: {MIN_STEPS} or more, {MIN_EPOCHS} to {MAX_EPOCHS} epochs; "
-                          f"epochs= sets them)")
+                          f"steps it would get alone: {describe()}; epochs= sets them)")
         cfg = dataclasses.replace(cfg, epochs=epochs)
     scored = [name for name in config.tasks if scorers[name] is not None]
 

@@ -16,7 +16,7 @@ import torch
 from ..data.pairs import default_pair_budget
 from ..models.task_model import build_task_model
 from ..strategies import default_learning_rate, strategy
-from ..training.loop import epochs_for
+from ..training.epochs import epochs_for
 from ..training.optimizer import optimizer_groups
 
 __all__ = ["Cost", "measure_cost"]

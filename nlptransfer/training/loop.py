@@ -26,56 +26,13 @@ from ..config import TrainConfig
 from ..data.batching import train_loader
 from ..errors import ConfigError
 from ..models.inference import predict_logits
+from . import epochs as rule
 from .checkpoints import Progress, load_checkpoint, resolve_checkpoint, save_checkpoint
 from .optimizer import describe_rates, optimizer_groups
 from .tracking import MetricsLog
 from .unfreezing import GradualUnfreezing
 
-__all__ = ["TrainResult", "train_model", "data_fingerprint", "epochs_for", "patience_for", "multi_task_epochs",
-           "MIN_STEPS"]
-
-# Epochs follow the data when not given: enough for MIN_STEPS optimizer steps, within bounds. Few
-# steps were the main reason full fine-tuning trailed TF-IDF on 800 texts (3 epochs = 150 steps;
-# BENCHMARKS.md, "Why small data lost"). The cap was 20 epochs: 80 steps for 50 examples, after
-# which NER had not started to find entities (F1 0.05; 60 epochs: 0.50; "Tiny training sets").
-MIN_STEPS, MIN_EPOCHS, MAX_EPOCHS = 500, 3, 60
-# With epochs chosen from the data, a stale stretch must also span this many optimizer steps
-# before early stopping ends the run: at 4 steps an epoch, 3 epochs are 12 steps, shorter than
-# the dip of a tagger that passes from random tags to all-O before it finds entities.
-MIN_STALE_STEPS = 100
-
-
-def epochs_for(steps_per_epoch: int) -> int:
-    """Epochs that make at least ``MIN_STEPS`` optimizer steps, between MIN_EPOCHS and MAX_EPOCHS."""
-    return _bounded(MIN_STEPS / max(steps_per_epoch, 1))
-
-
-def patience_for(patience: int | None, steps_per_epoch: int) -> int | None:
-    """Early-stopping patience in epochs when the epochs follow the data: at least ``patience``
-    and at least MIN_STALE_STEPS optimizer steps."""
-    if patience is None:
-        return None
-    return max(patience, math.ceil(MIN_STALE_STEPS / max(steps_per_epoch, 1)))
-
-
-def _bounded(epochs: float) -> int:
-    return int(min(max(math.ceil(epochs), MIN_EPOCHS), MAX_EPOCHS))
-
-
-def multi_task_epochs(batches: dict[str, int], probabilities: dict[str, float], per_step: int) -> int:
-    """Epochs of a multi-task run that give every task at least the optimizer steps it would get
-    alone (``epochs_for`` on its own batches): a task drawn with probability p gets about p of the
-    steps, so counting the total alone would train each task less than alone (measured: CoNLL
-    at 300 sentences beside SST-2 got 266 steps against 380 alone, its F1 still rising).
-    ``batches``: task -> batches per pass; ``per_step``: batches per optimizer step (gradient
-    accumulation x processes). Between MIN_EPOCHS and MAX_EPOCHS."""
-    per_epoch = max(math.ceil(sum(batches.values()) / per_step), 1)
-    needed = 0.0
-    for name, n in batches.items():
-        alone = math.ceil(n / per_step)
-        needed = max(needed, epochs_for(alone) * alone / max(probabilities[name], 1e-9))
-    return _bounded(needed / per_epoch)
-
+__all__ = ["TrainResult", "train_model", "data_fingerprint"]
 
 @dataclass
 class TrainResult:
@@ -164,15 +121,14 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
     # the one-process schedule exactly.
     processes = accelerator.num_processes
     per_epoch = math.ceil(len(loader) / (accumulation * processes))
-    epochs = config.epochs or epochs_for(per_epoch)
+    epochs = config.epochs or rule.epochs_for(per_epoch)
     patience = config.early_stopping_patience
     if config.epochs is None:
-        patience = patience_for(patience, per_epoch)
+        patience = rule.patience_for(patience, per_epoch)
         stopping = (f"; early stopping after {patience} epochs without a better validation score (at least "
-                    f"{MIN_STALE_STEPS} steps)") if patience and validate is not None else ""
+                    f"{rule.MIN_STALE_STEPS} steps)") if patience and validate is not None else ""
         accelerator.print(f"{description}: {epochs} epochs, chosen from the data ({per_epoch} optimizer steps per "
-                          f"epoch; at least {MIN_STEPS} steps, {MIN_EPOCHS} to {MAX_EPOCHS} epochs; epochs= sets "
-                          f"them){stopping}")
+                          f"epoch; {rule.describe()}; epochs= sets them){stopping}")
     updates = per_epoch * epochs
     unfreezing = GradualUnfreezing(model, per_epoch=per_epoch, updates=updates,
                                    steps_per_stage=config.unfreeze_every) if gradual else None

@@ -81,7 +81,7 @@ def test_collate_refuses_mixed_tasks_and_marks_the_task():
 
 
 def test_multi_task_epochs_give_every_task_its_steps_alone():
-    from nlptransfer.training.loop import MAX_EPOCHS, epochs_for, multi_task_epochs
+    from nlptransfer.training.epochs import MAX_EPOCHS, epochs_for, multi_task_epochs
 
     # 300 and 300 examples at batch 16: 19 batches each; alone, 27 epochs x 19 = 513 steps each.
     # Counting the 38 steps of a multi-task epoch alone would give 14 epochs: 266 steps per task.

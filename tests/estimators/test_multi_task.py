@@ -163,7 +163,7 @@ def test_epochs_from_the_data_give_each_task_its_steps_alone(tiny_models, assets
     # and 3 spam batches per pass. Alone, sentiment takes 9 epochs (54 steps), spam 17 (51); drawn
     # half the time each, the run needs 108 steps: 12 epochs of 9. Counting 50 steps in all would
     # stop at 6 epochs: 27 sentiment steps.
-    monkeypatch.setattr("nlptransfer.training.loop.MIN_STEPS", 50)
+    monkeypatch.setattr("nlptransfer.training.epochs.MIN_STEPS", 50)
     tasks = {k: v for k, v in _tasks(assets).items() if k != "ner"}
     mt = MultiTaskModel(tiny_models["bert"], "full", tasks, sampling="uniform", output_dir=str(tmp_path / "run"),
                         training=TrainConfig(batch_size=8, early_stopping_patience=None, progress=False)).fit()

@@ -94,8 +94,8 @@ def test_patience_spans_min_stale_steps_when_epochs_follow_the_data(epochs, tiny
     # 8 texts at batch 4: 2 steps an epoch. Data-chosen epochs (at least 20 steps: 10 epochs) stretch
     # patience 3 to the 12 steps a stale stretch must span: 6 epochs, so a score that peaks at epoch 1
     # stops the run after epoch 7. With epochs= set by the user, patience stays 3: after epoch 4.
-    monkeypatch.setattr("nlptransfer.training.loop.MIN_STEPS", 20)
-    monkeypatch.setattr("nlptransfer.training.loop.MIN_STALE_STEPS", 12)
+    monkeypatch.setattr("nlptransfer.training.epochs.MIN_STEPS", 20)
+    monkeypatch.setattr("nlptransfer.training.epochs.MIN_STALE_STEPS", 12)
     cfg = TrainConfig(epochs=epochs, batch_size=4, progress=False, seed=0, group_by_length=False)
     built = _fresh(tiny_models["bert"], 2, cfg)
     data = encode_texts(built.tokenizer, TEXTS, 32, [0, 1] * 4)
