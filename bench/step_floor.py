@@ -3,12 +3,11 @@ options on the same splits, paired.
 
     python bench/step_floor.py --dataset conll --size 50 --seeds 3 \
         --variant no_stop:early_stopping_patience=none --variant e60_no_stop:epochs=60,early_stopping_patience=none
-    python bench/step_floor.py --dataset rt --size 50 --seeds 3 --variant eda:augment=eda
+    python bench/step_floor.py --dataset rt --size 50 --seeds 3 --variant eda:augment=eda   # augment per row
 
-Found on CoNLL with 50 sentences (entity F1 0.05, BENCHMARKS.md "Augmentation"): the default epochs
-aim at MIN_STEPS optimizer steps but stop at MAX_EPOCHS (50 sentences at batch 16: 20 epochs, 80
-steps), and early stopping ends the run at epoch 5, while the model passes from random tags to
-all-`O` and its validation F1 dips to 0 before it can rise. One ``nlptransfer.compare`` per
+Found on CoNLL with 50 sentences (entity F1 0.05 before 2026-12-03; BENCHMARKS.md "Tiny training
+sets"): the epochs cap then was 20 (80 steps at batch 16), and early stopping ended the run at
+epoch 5, while the model passed from random tags to all-`O` and its validation F1 dipped to 0. One ``nlptransfer.compare`` per
 variant on identical splits (the augmentation benchmark's: stratified train sample per seed,
 validation 300 examples with seed 0, test complete), minilm-l6 ``full``; each variant's rows are
 named ``full+NAME`` so the summary pairs them with the defaults over test examples (95% bootstrap).
