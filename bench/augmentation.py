@@ -30,7 +30,7 @@ DATASETS = {"rt": ("sentiment", "rotten_tomatoes", ("none", "eda")), "sms": ("sp
             "conll": ("ner", "conll2003", ("none", "eda", "mention"))}
 
 
-def _splits(dataset: str, out: Path):
+def splits(dataset: str, out: Path):
     """(train, validation, test, number of training examples); validation is a 300-example sample."""
     task, folder, _ = DATASETS[dataset]
     if task == "ner":
@@ -65,7 +65,7 @@ def main() -> None:
     augment = tuple(args.augment.split(",")) if args.augment else augment
     out = Path(args.out) / args.dataset
     out.mkdir(parents=True, exist_ok=True)
-    train, validation, test, n_train = _splits(args.dataset, out)
+    train, validation, test, n_train = splits(args.dataset, out)
     started = time.perf_counter()
     summary = compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"], augment=augment,
                       seeds=args.seeds, train_fractions=[int(s) / n_train for s in args.sizes.split(",")],
@@ -76,9 +76,10 @@ def main() -> None:
     path = Path(__file__).parent / "results" / f"augmentation-{time.strftime('%Y-%m-%d')}.json"
     subsets = json.loads(path.read_text()).get("subsets", {}) if path.exists() else {}  # other datasets' runs
     report = harness.save_results("augmentation", rows, ("dataset", "kind", "model", "strategy", "fraction"))
+    model = f" (model {args.augment_model})" if args.augment_model else ""
     subsets[args.dataset] = f"train sizes {args.sizes} of {n_train}; validation 300 (seed 0); test complete; " \
-                            f"{args.seeds} seeds; augment {','.join(augment)}" \
-                            f"{f' (model {args.augment_model})' if args.augment_model else ''}; {round(time.perf_counter() - started)} s"
+                            f"{args.seeds} seeds; augment {','.join(augment)}{model}; " \
+                            f"{round(time.perf_counter() - started)} s"
     report.update(subsets=subsets)
     path.write_text(json.dumps(report, indent=1) + "\n")
     harness.print_gains(summary, "gain vs unaugmented")

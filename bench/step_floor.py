@@ -3,13 +3,14 @@ options on the same splits, paired.
 
     python bench/step_floor.py --dataset conll --size 50 --seeds 3 \
         --variant no_stop:early_stopping_patience=none --variant e60_no_stop:epochs=60,early_stopping_patience=none
-    python bench/step_floor.py --dataset rt --size 50 --seeds 3 --variant eda:augment=eda   # augment per row
+    python bench/step_floor.py --dataset rt --size 50 --seeds 3 --variant eda:augment=eda   # rows full+eda
 
 Found on CoNLL with 50 sentences (entity F1 0.05 before 2026-12-03; BENCHMARKS.md "Tiny training
 sets"): the epochs cap then was 20 (80 steps at batch 16), and early stopping ended the run at
-epoch 5, while the model passed from random tags to all-`O` and its validation F1 dipped to 0. One ``nlptransfer.compare`` per
-variant on identical splits (the augmentation benchmark's: stratified train sample per seed,
-validation 300 examples with seed 0, test complete), minilm-l6 ``full``; each variant's rows are
+epoch 5, while the model passed from random tags to all-`O` and its validation F1 dipped to 0.
+One ``nlptransfer.compare`` per variant on identical splits (the augmentation benchmark's:
+stratified train sample per seed, validation 300 examples with seed 0, test complete),
+minilm-l6 ``full``; each variant's rows are
 named ``full+NAME`` so the summary pairs them with the defaults over test examples (95% bootstrap).
 ``--before DIR`` (a compare folder of the same dataset, size and seeds run at an earlier commit,
 e.g. the defaults folder of an earlier run of this script) makes those runs the reference ``full``
@@ -24,16 +25,16 @@ import time
 from pathlib import Path
 
 import harness
-from augmentation import DATASETS, _splits
+from augmentation import DATASETS, splits
 
 
 def _best_epoch(run_dir: str) -> int | None:
-    """The kept epoch, from the run's log line marked "(best so far)" last."""
-    best = None
-    for line in (Path(run_dir) / "log.txt").read_text().splitlines():
-        if line.startswith("epoch ") and "(best so far)" in line:
-            best = int(line.split()[1].split("/")[0])
-    return best
+    """The kept epoch: the first with the best validation score in the run's history.json (the
+    classic baseline has none)."""
+    path = Path(run_dir) / "run" / "history.json"
+    history = json.loads(path.read_text()) if path.exists() else []
+    scored = [row for row in history if "validation_score" in row]
+    return max(scored, key=lambda row: row["validation_score"])["epoch"] if scored else None
 
 
 def _value(text: str):
@@ -65,7 +66,7 @@ def main() -> None:
     task = DATASETS[args.dataset][0]
     out = Path(args.out) / args.dataset
     out.mkdir(parents=True, exist_ok=True)
-    train, validation, test, n_train = _splits(args.dataset, out)
+    train, validation, test, n_train = splits(args.dataset, out)
     started = time.perf_counter()
     runs = []
     variants = [("default", {})]

@@ -34,6 +34,7 @@ from .unfreezing import GradualUnfreezing
 
 __all__ = ["TrainResult", "train_model", "data_fingerprint"]
 
+
 @dataclass
 class TrainResult:
     history: list[dict] = field(default_factory=list)  # one row per epoch: loss, validation score
