@@ -41,7 +41,7 @@ def test_padding_capped_batches_cover_every_position_once():
     lengths = [1, 5, 5, 6, 20, 21, 22, 23, 24, 100]
     assert length_batches(lengths, 4, cap_padding=False) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     capped = length_batches(lengths, 4, cap_padding=True)
-    assert capped == [[0], [1, 2, 3], [4, 5, 6, 7], [8], [9]]
+    assert capped == [[0], [1, 2], [3], [4, 5, 6], [7, 8], [9]]  # worked out by hand at a 5% cap
     for batch in capped:
         padded = len(batch) * lengths[batch[-1]]
         assert padded - sum(lengths[i] for i in batch) <= MAX_PADDING * padded
