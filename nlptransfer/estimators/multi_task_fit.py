@@ -23,7 +23,7 @@ from ..multi_task_config import MultiTaskConfig, multi_task_config_to_dict
 from ..strategies import ParameterCount, count_parameters, default_learning_rate, strategy
 from ..task_types import task_type
 from ..training.losses import PerTaskMean, SummedCrossEntropy
-from ..training.epochs import describe, multi_task_epochs
+from ..training import epochs as rule
 from ..training.loop import train_model
 from ..training.run_folder import start_run, write_run_records
 from .classification import calibrate, classification_loss, encode_labelled, score_texts, text_proba, validation_scorer
@@ -108,10 +108,14 @@ def fit_multi_task(config: MultiTaskConfig, data: dict | None = None) -> MultiFi
     dataset = MultiTaskDataset({name: train for name, (train, _) in encoded.items()}, collators, probabilities)
     if cfg.epochs is None:  # chosen from the data so that each task trains at least as long as it would alone
         batches = {name: math.ceil(n / cfg.batch_size) for name, n in sizes.items()}
-        epochs = multi_task_epochs(batches, probabilities, cfg.gradient_accumulation_steps * accelerator.num_processes)
+        per_step = cfg.gradient_accumulation_steps * accelerator.num_processes
+        epochs = rule.multi_task_epochs(batches, probabilities, per_step)
+        patience = rule.multi_task_patience(cfg.early_stopping_patience, batches, probabilities, per_step)
+        stopping = (f"; early stopping after {patience} epochs without a better validation score (at least "
+                    f"{rule.MIN_STALE_STEPS} steps of each task)") if patience else ""
         accelerator.print(f"multi-task: {epochs} epochs, chosen from the data (each task at least the optimizer "
-                          f"steps it would get alone: {describe()}; epochs= sets them)")
-        cfg = dataclasses.replace(cfg, epochs=epochs)
+                          f"steps it would get alone: {rule.describe()}; epochs= sets them){stopping}")
+        cfg = dataclasses.replace(cfg, epochs=epochs, early_stopping_patience=patience)
     scored = [name for name in config.tasks if scorers[name] is not None]
 
     def validate(model):

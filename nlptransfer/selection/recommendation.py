@@ -66,13 +66,16 @@ class Recommendation:
             lines.append(f"| {c['model']} | {best['layer']} of {c['layers'] - 1} | {c['logme']:.3f} | "
                          f"{best['h_score']:.2f} | {best['knn']:.3f} | {best['probe']:.3f} ± {best['probe_spread']:.3f}"
                          f" | {last['probe']:.3f} |")
-        lines += ["", "| rank | checkpoint | strategy | predicted " + d["metric"] + " | train time | memory |",
-                  "|---:|---|---|---|---:|---:|"]
+        # The cost model times one step and multiplies by the planned epochs: an upper bound, since
+        # early stopping usually ends sooner (at tiny sizes the plan is up to 60 epochs)
+        lines += ["", "| rank | checkpoint | strategy | predicted " + d["metric"] + " | train time, at most (epochs) | "
+                  "memory |", "|---:|---|---|---|---:|---:|"]
         for rank, c in enumerate(self.candidates, 1):
             low, high = c.predicted
             predicted = f"{low:.3f} to {high:.3f}" if high is not None else f"at least {low:.3f}"
             memory = f"{c.memory_mb:,.0f} MB" + ("" if c.memory_measured else " (weights + optimizer)")
-            lines.append(f"| {rank} | {c.model} | {c.strategy} | {predicted} | {_duration(c.seconds)} | {memory} |")
+            lines.append(f"| {rank} | {c.model} | {c.strategy} | {predicted} | {_duration(c.seconds)} ({c.epochs}) | "
+                         f"{memory} |")
         lines += ["", "Rules applied, in order (docs/choosing.md has the measurements):", ""]
         lines += [f"{i}. {rule}" for i, rule in enumerate(self.rules, 1)]
         return "\n".join(lines) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["epochs_for", "patience_for", "multi_task_epochs", "describe", "MIN_STEPS", "MIN_EPOCHS", "MAX_EPOCHS",
+__all__ = ["epochs_for", "patience_for", "multi_task_epochs", "multi_task_patience", "describe", "MIN_STEPS", "MIN_EPOCHS", "MAX_EPOCHS",
            "MIN_STALE_STEPS"]
 
 # Epochs follow the data when not given: enough for MIN_STEPS optimizer steps, within bounds. Few
@@ -49,6 +49,19 @@ def multi_task_epochs(batches: dict[str, int], probabilities: dict[str, float], 
         alone = math.ceil(n / per_step)
         needed = max(needed, epochs_for(alone) * alone / max(probabilities[name], 1e-9))
     return _bounded(needed / per_epoch)
+
+
+def multi_task_patience(patience: int | None, batches: dict[str, int], probabilities: dict[str, float],
+                        per_step: int) -> int | None:
+    """``patience_for`` for a multi-task run whose epochs follow the data: a stale stretch spans at
+    least MIN_STALE_STEPS of *each task's own* optimizer steps (a task drawn with probability p gets
+    about p of an epoch's steps), so a tiny tagger beside a large sentence task is not cut off in
+    its dip either."""
+    if patience is None:
+        return None
+    per_epoch = max(math.ceil(sum(batches.values()) / per_step), 1)
+    least = min(max(probabilities[name], 1e-9) * per_epoch for name in batches)
+    return max(patience, math.ceil(MIN_STALE_STEPS / least))
 
 
 def describe() -> str:

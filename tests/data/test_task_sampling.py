@@ -100,3 +100,18 @@ def test_multi_task_epochs_give_every_task_its_steps_alone():
         for name, n in (("big", big), ("small", small)):
             alone = epochs_for(math.ceil(n / per_step)) * math.ceil(n / per_step)
             assert p[name] * total >= alone - 1e-9 or epochs == MAX_EPOCHS, (big, small, per_step, name)
+
+
+def test_multi_task_patience_spans_min_stale_steps_of_each_task():
+    from nlptransfer.training.epochs import MIN_STALE_STEPS, multi_task_patience
+
+    assert MIN_STALE_STEPS == 100  # the hand-worked numbers below assume it
+    # 207 steps an epoch; the small task's share is 0.24 x 207 = 49.7 steps: 100 of them take 3 epochs
+    p = task_probabilities({"big": 3000, "small": 300}, "temperature", 2.0)
+    assert multi_task_patience(3, {"big": 188, "small": 19}, p, 1) == 3
+    # 50 + 4 batches, uniform: 54 steps an epoch, 27 of each task: 4 epochs
+    assert multi_task_patience(3, {"a": 50, "b": 4}, {"a": 0.5, "b": 0.5}, 1) == 4
+    # two batches per optimizer step: 27 steps an epoch, 13.5 of each task: 8 epochs (27 in total would give 4)
+    assert multi_task_patience(3, {"a": 50, "b": 4}, {"a": 0.5, "b": 0.5}, 2) == 8
+    assert multi_task_patience(20, {"a": 50, "b": 4}, {"a": 0.5, "b": 0.5}, 1) == 20  # never below the user's
+    assert multi_task_patience(None, {"a": 50, "b": 4}, {"a": 0.5, "b": 0.5}, 1) is None  # stopping off

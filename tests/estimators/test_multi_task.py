@@ -169,3 +169,15 @@ def test_epochs_from_the_data_give_each_task_its_steps_alone(tiny_models, assets
                         training=TrainConfig(batch_size=8, early_stopping_patience=None, progress=False)).fit()
     assert "multi-task: 12 epochs, chosen from the data" in capsys.readouterr().out
     assert len(mt.history_) == 12
+
+
+def test_epochs_from_the_data_bring_a_patience_of_each_tasks_steps(tiny_models, assets, tmp_path, capsys,
+                                                                   monkeypatch):
+    # Same run as above with early stopping on: 9 steps an epoch, 4.5 of each task drawn uniformly;
+    # a stale stretch of 20 steps of each task takes 5 epochs (the 9 in total would give 3)
+    monkeypatch.setattr("nlptransfer.training.epochs.MIN_STEPS", 50)
+    monkeypatch.setattr("nlptransfer.training.epochs.MIN_STALE_STEPS", 20)
+    tasks = {k: v for k, v in _tasks(assets).items() if k != "ner"}
+    MultiTaskModel(tiny_models["bert"], "full", tasks, sampling="uniform", output_dir=str(tmp_path / "run"),
+                   training=TrainConfig(batch_size=8, early_stopping_patience=3, progress=False)).fit()
+    assert "early stopping after 5 epochs without a better validation score" in capsys.readouterr().out
