@@ -11,11 +11,10 @@ __all__ = ["length_batches", "run_batches", "on_device", "predict_logits", "extr
 
 
 # A CPU spends its time in proportion to the padded tokens, and a small batch costs it about the
-# same per text as a large one (8 to 64 SST-2 sentences a batch: within the machine's noise,
-# bench/throughput.py): so there, one process cuts the length-sorted texts where padding to the
-# batch's longest would waste over 5% of the batch. 32 SMS messages of mixed lengths then score
-# about 2x faster than as one padded batch. On SST-2 dev a 25% cap still padded 7% of the tokens;
-# 5% pads 2.6%, and SST-2 is compute-bound, so that is time saved. A GPU wants full batches.
+# same per text as a large one (8 to 64 SST-2 sentences a batch timed alike, within the machine's
+# noise): so there, one process cuts the length-sorted texts where padding to the batch's longest
+# would waste over 5% of the batch. On SST-2 dev a 25% cap still padded 7% of the tokens and 5%
+# pads 2.6%: 1 to 13% less time per path (bench/padding.py). A GPU wants full batches.
 MAX_PADDING = 0.05
 
 
