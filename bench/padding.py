@@ -31,19 +31,18 @@ CAPS = (0.25, 0.1, 0.05, 0.0)
 
 
 def tokens(folder: Path) -> None:
-    import numpy as np
     import pandas as pd
     from transformers import AutoTokenizer
 
     import nlptransfer.models.inference as inference
+    from nlptransfer.data.batching import encode_texts
 
     tokenizer = AutoTokenizer.from_pretrained(folder / "backbone")
     for name, path in FILES.items():
-        texts = pd.read_csv(path)["text"].tolist()
-        lengths = np.array([len(ids) for ids in tokenizer(texts, truncation=True, max_length=128)["input_ids"]])
-        pipeline = sum(int(lengths[i:i + 32].max()) * len(lengths[i:i + 32]) for i in range(0, len(lengths), 32))
-        print(f"{name}: {lengths.sum()} real tokens; pipeline, batch 32 in file order: {pipeline}")
-        ordered = sorted(lengths.tolist())
+        lengths = encode_texts(tokenizer, pd.read_csv(path)["text"].tolist(), 128).lengths  # as predict does
+        pipeline = sum(max(lengths[i:i + 32]) * len(lengths[i:i + 32]) for i in range(0, len(lengths), 32))
+        print(f"{name}: {sum(lengths)} real tokens; pipeline, batch 32 in file order: {pipeline}")
+        ordered = sorted(lengths)
         for cap in CAPS:
             inference.MAX_PADDING = cap
             batches = inference.length_batches(ordered, 64, cap_padding=True)
@@ -78,13 +77,16 @@ def main() -> None:
         print(json.dumps(time_one(folder, dataset, float(cap))))
         return
     tokens(args.work / "sst2" / "model")
+    def child(folder: Path, dataset: str, cap: float) -> float:  # a fresh process per timing
+        out = subprocess.run([sys.executable, __file__, str(args.work), "--one", f"{folder}:{dataset}:{cap}"],
+                             check=True, capture_output=True, text=True).stdout
+        return float(out.strip().splitlines()[-1])
+
     ratios = {}
     for _ in range(args.rounds):
         for dataset in FILES:
             for path in ("model", "onnx_fp32", "onnx_int8"):
-                old, new = (float(subprocess.run(
-                    [sys.executable, __file__, str(args.work), "--one", f"{args.work / 'sst2' / path}:{dataset}:{cap}"],
-                    check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]) for cap in (0.25, 0.05))
+                old, new = child(args.work / "sst2" / path, dataset, 0.25), child(args.work / "sst2" / path, dataset, 0.05)
                 ratios.setdefault((dataset, path), []).append(new / old)
                 print(f"{dataset} {path}: 0.25 cap {old:.2f} s, 0.05 cap {new:.2f} s", flush=True)
     for (dataset, path), values in ratios.items():

@@ -11,8 +11,8 @@ the whole file (steady state: every batch shape and allocator size seen once), t
 ``--repeats`` rounds run every path once each (interleaved, so that the shared machine's drifting
 speed hits all paths alike), the median reported as texts/s, and the ratio to the pipeline both as
 medians' ratio (``x_pipeline``) and as the median of the per-round ratios (``x_pipeline_paired``).
-Tokenisation is inside the timing for every path. Threads: each library's default on this machine (torch 2 threads, ONNX Runtime one
-per core).
+Tokenisation is inside the timing for every path. Threads: each library's default on this machine
+(torch 2 threads, ONNX Runtime one per core).
 
 The pipeline reference loads the saved ``backbone/`` folder (the fine-tuned encoder) as
 ``AutoModelForSequenceClassification``: the same encoder, Hugging Face's own head (CLS pooler +
