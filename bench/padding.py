@@ -86,7 +86,8 @@ def main() -> None:
     for _ in range(args.rounds):
         for dataset in FILES:
             for path in ("model", "onnx_fp32", "onnx_int8"):
-                old, new = child(args.work / "sst2" / path, dataset, 0.25), child(args.work / "sst2" / path, dataset, 0.05)
+                folder = args.work / "sst2" / path
+                old, new = child(folder, dataset, 0.25), child(folder, dataset, 0.05)
                 ratios.setdefault((dataset, path), []).append(new / old)
                 print(f"{dataset} {path}: 0.25 cap {old:.2f} s, 0.05 cap {new:.2f} s", flush=True)
     for (dataset, path), values in ratios.items():
