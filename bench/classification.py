@@ -2,11 +2,13 @@
 
     python bench/classification.py --dataset sms_spam --train-size 2000 --strategies full,frozen,lora
     python bench/classification.py --dataset sst2 --train-size 4000 --epochs 3
+    python bench/classification.py --dataset sst2 --strategies full --sides nlptransfer --ours pooling=cls
 
 Same checkpoint and hyperparameters on both sides (lr, batch size, epochs, warmup, weight decay,
 max length, seed); both validate once per epoch. The reference is what a user would otherwise
 write: AutoModelForSequenceClassification + DataCollatorWithPadding + Trainer (peft for LoRA, a
-frozen base model for frozen). Writes bench/results/<dataset>-<date>.json (see harness.py).
+frozen base model for frozen). ``--ours key=value,...`` changes nlptransfer's options alone, to
+find what a gap comes from. Writes bench/results/<dataset>-<date>.json (see harness.py).
 Data is read from ../shared/data at run time; the model is the offline alias minilm-l6.
 """
 from __future__ import annotations
@@ -41,14 +43,19 @@ def run_ours(args, strategy):
 
     train, validation, test = load_splits(args.dataset, args.train_size, args.seed)
     task = "spam" if args.dataset == "sms_spam" else "sentiment"
-    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=LR[strategy], max_length=args.max_length,
-                      early_stopping_patience=None, progress=False, seed=args.seed)
+    from nlptransfer.config import load_run_config
+
+    changed = args.ours.split(",") if args.ours else []
+    typed = load_run_config(None, changed).training  # the library's own parsing and checks of key=value
+    cfg = TrainConfig(**{"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": LR[strategy],
+                         "max_length": args.max_length, "early_stopping_patience": None, "progress": False,
+                         "seed": args.seed, **{k.split("=")[0]: getattr(typed, k.split("=")[0]) for k in changed}})
     clf = TextClassifier("minilm-l6", task, strategy, training=cfg, output_dir=tempfile.mkdtemp())
     clf.fit(train, validation)
     train_s = clf.train_seconds_  # training plus per-epoch validation; loading and tokenising excluded
     metrics = clf.evaluate(test)
     row = {"metric": metrics[PRIMARY[args.dataset]], "train_s": train_s, "trainable": clf.parameters_.trainable,
-           "accuracy": metrics["accuracy"]}
+           "accuracy": metrics["accuracy"], "validation": [h.get("validation_score") for h in clf.history_]}
     if strategy == "frozen":  # the reference point of the frozen target: one plain forward pass over train
         started = time.perf_counter()
         clf.predict_proba(train["text"].tolist())
@@ -102,10 +109,15 @@ def run_trainer(args, strategy):
 def main():
     ap = harness.parser(__doc__)
     ap.add_argument("--dataset", choices=sorted(PRIMARY), default="sms_spam")
+    ap.add_argument("--sides", default="nlptransfer,trainer")
+    ap.add_argument("--ours", help="nlptransfer's training options changed from the shared ones, e.g. "
+                                   "pooling=cls,group_by_length=false (the results file is named after them)")
     args = ap.parse_args()
     if not (SHARED / args.dataset).exists():
         raise SystemExit(f"{SHARED / args.dataset} not found: this benchmark reads ../shared/data.")
-    harness.main(args, {"nlptransfer": run_ours, "trainer": run_trainer}, args.dataset, PRIMARY[args.dataset],
+    runners = {side: {"nlptransfer": run_ours, "trainer": run_trainer}[side] for side in args.sides.split(",")}
+    name = args.dataset + ("-" + args.ours.replace("=", "_").replace(",", "-") if args.ours else "")
+    harness.main(args, runners, name, PRIMARY[args.dataset],
                  lambda a: min(a.train_size or 10**9, TRAIN_ROWS[a.dataset]))
 
 
