@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import torch
-from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler
 from transformers import DataCollatorWithPadding
-from transformers.trainer_pt_utils import LengthGroupedSampler
+from transformers.trainer_pt_utils import get_length_grouped_indices
 
-__all__ = ["EncodedDataset", "FeatureDataset", "encode_texts", "count_over_limit", "text_collator", "train_loader"]
+__all__ = ["EncodedDataset", "FeatureDataset", "encode_texts", "count_over_limit", "text_collator", "train_loader",
+           "LengthGroupedBatches"]
 
 
 class EncodedDataset(Dataset):
@@ -118,9 +119,38 @@ def text_collator(tokenizer):
     return DataCollatorWithPadding(tokenizer, return_tensors="pt")
 
 
+class LengthGroupedBatches(Sampler):
+    """Indices whose consecutive ``batch_size`` slices are batches of similar length, the batches
+    in random order.
+
+    Written by hand because transformers' ``LengthGroupedSampler`` (which makes the same batches:
+    random mega-batches of up to 50 batches, each sorted by length) leaves every mega-batch's
+    batches in sorted order, so an epoch sweeps from the longest texts to the shortest three or
+    more times and training ends on a run of the shortest. On SST-2 that order cost ours about a
+    point of accuracy against the Trainer's random batches (BENCHMARKS.md, "SST-2 ... five
+    seeds"). Here the batch holding the longest text comes first (an out-of-memory error shows
+    at once, as there), the other full batches follow in random order, a short last batch last.
+    """
+
+    def __init__(self, lengths: list[int], batch_size: int, generator: torch.Generator):
+        self.lengths, self.batch_size, self.generator = lengths, batch_size, generator
+
+    def __len__(self):
+        return len(self.lengths)
+
+    def __iter__(self):
+        order = get_length_grouped_indices(self.lengths, self.batch_size, generator=self.generator)
+        size = self.batch_size
+        batches = [order[i:i + size] for i in range(0, len(order), size)]
+        tail = [batches.pop()] if len(batches[-1]) < size else []
+        rest = batches[1:]
+        shuffled = [rest[i] for i in torch.randperm(len(rest), generator=self.generator).tolist()]
+        return iter([i for batch in batches[:1] + shuffled + tail for i in batch])
+
+
 def train_loader(dataset, batch_size: int, collate, *, generator: torch.Generator, group_by_length: bool) -> DataLoader:
     """Shuffled batches drawn with ``generator``; with ``group_by_length``, examples of similar
-    length share a batch so little compute goes to padding (transformers' ``LengthGroupedSampler``).
+    length share a batch so little compute goes to padding (``LengthGroupedBatches``).
 
     accelerate gives every process rank 0's generator state and shards the batches, so the order is
     reproducible for a given seed and process count.
@@ -131,7 +161,7 @@ def train_loader(dataset, batch_size: int, collate, *, generator: torch.Generato
     if getattr(dataset, "in_order", False):  # rows already shuffled in a structure batches must keep
         sampler = SequentialSampler(dataset)
     elif group_by_length and hasattr(dataset, "lengths"):
-        sampler = LengthGroupedSampler(batch_size, lengths=dataset.lengths, generator=generator)
+        sampler = LengthGroupedBatches(dataset.lengths, batch_size, generator)
     else:
         sampler = RandomSampler(dataset, generator=generator)
     # A loader generator of its own: otherwise each new iterator draws its base seed from the global
