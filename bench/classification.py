@@ -41,6 +41,13 @@ def load_splits(dataset: str, train_size: int | None, seed: int):
 def run_ours(args, strategy):
     from nlptransfer import TextClassifier, TrainConfig
 
+    if args.mega_batch:  # a probe, not a library option: length groups drawn from fewer texts
+        import functools
+
+        from nlptransfer.data import batching
+
+        batching.get_length_grouped_indices = functools.partial(batching.get_length_grouped_indices,
+                                                                 mega_batch_mult=args.mega_batch)
     train, validation, test = load_splits(args.dataset, args.train_size, args.seed)
     task = "spam" if args.dataset == "sms_spam" else "sentiment"
     from nlptransfer.config import load_run_config
@@ -112,11 +119,14 @@ def main():
     ap.add_argument("--sides", default="nlptransfer,trainer")
     ap.add_argument("--ours", help="nlptransfer's training options changed from the shared ones, e.g. "
                                    "pooling=cls,group_by_length=false (the results file is named after them)")
+    ap.add_argument("--mega-batch", type=int, help="length-grouped batches drawn among this many batches' texts "
+                                                    "(transformers' default: up to 50)")
     args = ap.parse_args()
     if not (SHARED / args.dataset).exists():
         raise SystemExit(f"{SHARED / args.dataset} not found: this benchmark reads ../shared/data.")
     runners = {side: {"nlptransfer": run_ours, "trainer": run_trainer}[side] for side in args.sides.split(",")}
-    name = args.dataset + ("-" + args.ours.replace("=", "_").replace(",", "-") if args.ours else "")
+    name = args.dataset + ("-" + args.ours.replace("=", "_").replace(",", "-") if args.ours else "") + \
+        (f"-mega{args.mega_batch}" if args.mega_batch else "")
     harness.main(args, runners, name, PRIMARY[args.dataset],
                  lambda a: min(a.train_size or 10**9, TRAIN_ROWS[a.dataset]))
 
