@@ -50,13 +50,13 @@ def run_ours(args, strategy):
                                                                  mega_batch_mult=args.mega_batch)
     train, validation, test = load_splits(args.dataset, args.train_size, args.seed)
     task = "spam" if args.dataset == "sms_spam" else "sentiment"
-    from nlptransfer.config import load_run_config
+    from nlptransfer.config import load_run_config, read_config_values
 
     changed = args.ours.split(",") if args.ours else []
     typed = load_run_config(None, changed).training  # the library's own parsing and checks of key=value
     cfg = TrainConfig(**{"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": LR[strategy],
                          "max_length": args.max_length, "early_stopping_patience": None, "progress": False,
-                         "seed": args.seed, **{k.split("=")[0]: getattr(typed, k.split("=")[0]) for k in changed}})
+                         "seed": args.seed, **{key: getattr(typed, key) for key in read_config_values(None, changed)}})
     clf = TextClassifier("minilm-l6", task, strategy, training=cfg, output_dir=tempfile.mkdtemp())
     clf.fit(train, validation)
     train_s = clf.train_seconds_  # training plus per-epoch validation; loading and tokenising excluded

@@ -27,9 +27,12 @@ def epochs_for(steps_per_epoch: int) -> int:
 def patience_for(patience: int | None, steps_per_epoch: int) -> int | None:
     """Early-stopping patience in epochs when the epochs follow the data: at least ``patience``
     and at least MIN_STALE_STEPS optimizer steps."""
-    if patience is None:
-        return None
-    return max(patience, math.ceil(MIN_STALE_STEPS / max(steps_per_epoch, 1)))
+    return _stale_epochs(patience, max(steps_per_epoch, 1))
+
+
+def _stale_epochs(patience: int | None, steps_per_epoch: float) -> int | None:
+    """At least ``patience`` epochs and at least MIN_STALE_STEPS steps at this many steps an epoch."""
+    return None if patience is None else max(patience, math.ceil(MIN_STALE_STEPS / steps_per_epoch))
 
 
 def _bounded(epochs: float) -> int:
@@ -57,11 +60,8 @@ def multi_task_patience(patience: int | None, batches: dict[str, int], probabili
     least MIN_STALE_STEPS of *each task's own* optimizer steps (a task drawn with probability p gets
     about p of an epoch's steps), so a tiny tagger beside a large sentence task is not cut off in
     its dip either."""
-    if patience is None:
-        return None
     per_epoch = max(math.ceil(sum(batches.values()) / per_step), 1)
-    least = min(max(probabilities[name], 1e-9) * per_epoch for name in batches)
-    return max(patience, math.ceil(MIN_STALE_STEPS / least))
+    return _stale_epochs(patience, min(max(probabilities[name], 1e-9) * per_epoch for name in batches))
 
 
 def describe() -> str:
