@@ -1,0 +1,244 @@
+"""Does ``recommend`` rank checkpoints and strategies as training does? Ground truth against
+``recommend`` and transformer-ranker, on the same data.
+
+    python bench/ranking.py --datasets sms_spam,sst2,rotten_tomatoes,imdb,conll2003 --seeds 3
+
+Per dataset, one fixed subset (numpy seed 0): 1,000 training texts (CoNLL: sentences), stratified
+for classification; 500 validation rows (SST-2 and IMDB: drawn from the rest of train, the other
+sets: their validation split); the test split (IMDB and CoNLL: 1,000 rows of it). Then:
+
+1. **Ground truth**: ``nlptransfer.compare`` of the checkpoints x strategies (+ the classic
+   baseline), ``--seeds`` training seeds on the same subset, default training options. Resumable:
+   a finished run in out/ranking/<dataset>/compare is reused.
+2. **recommend** on the same train and validation, same checkpoints and strategies, timed.
+3. **transformer-ranker** 0.2.0 (PyPI, in bench/.venv, torch 2.13.0 first) on the sample
+   recommend embeds (all 1,000 texts; CoNLL: the same 250 sentences), its defaults (H-score,
+   layer mean, mean pooling) and LogME at the best layer, timed.
+
+Reported per dataset: Kendall's tau between each predicted checkpoint ranking and the measured one
+(each checkpoint's mean test score under full fine-tuning, the quantity transferability estimates
+are built to predict), tau of recommend's checkpoint x strategy table against the measured grid,
+the regret (best measured mean, classic included, minus the mean of recommend's choice) and
+recommend's seconds as a share of the compare's (the sum of its runs' wall seconds).
+Writes bench/results/ranking-<date>.json and prints a table.
+
+Set-up of the peer's environment: bench/.venv/bin/pip install transformer-ranker==0.2.0 (after
+the few_shot.py set-up).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parents[1] / "shared" / "data"
+OUT = HERE.parent / "out" / "ranking"
+TASKS = {"sms_spam": "spam", "sst2": "sentiment", "rotten_tomatoes": "sentiment", "imdb": "sentiment",
+         "conll2003": "ner"}
+MODELS = ("minilm-l6", "mpnet-base", "smollm2-135m")
+SAMPLE = 1000  # recommend's default sample_size: texts; NER embeds a quarter as many sentences
+
+
+def _read_split(dataset: str, split: str) -> list[dict]:
+    if dataset == "conll2003":
+        from nlptransfer.data.tagged_table import read_tagged_table
+
+        table = read_tagged_table(SHARED / dataset / f"{split}.txt", name=split)
+        return [{"tokens": w, "tags": t} for w, t in zip(table.words, table.tags)]
+    import pandas as pd
+
+    name = SHARED / dataset / (f"{split}.csv.gz" if dataset == "imdb" else f"{split}.csv")
+    frame = pd.read_csv(gzip.open(name) if dataset == "imdb" else name)
+    return frame[["text", "label"]].to_dict("records")
+
+
+def _draw(rows: list[dict], n: int, rng, stratified: bool) -> tuple[list[dict], list[dict]]:
+    """n rows (in each class's share when stratified) and the rest, both in file order."""
+    if n >= len(rows):
+        return rows, []
+    if stratified:
+        labels = np.asarray([r["label"] for r in rows])
+        keep = np.concatenate([rng.choice(np.flatnonzero(labels == c), round(n * np.mean(labels == c)), replace=False)
+                               for c in sorted(set(labels))])
+    else:
+        keep = rng.choice(len(rows), n, replace=False)
+    chosen = set(keep.tolist())
+    return [r for i, r in enumerate(rows) if i in chosen], [r for i, r in enumerate(rows) if i not in chosen]
+
+
+def prepare(dataset: str) -> dict[str, Path]:
+    """The subset as JSONL under out/ranking/<dataset>/data (outside the repository's tracked files)."""
+    rng, stratified = np.random.default_rng(0), dataset != "conll2003"
+    train, rest = _draw(_read_split(dataset, "train"), SAMPLE, rng, stratified)
+    if dataset in ("sst2", "imdb"):  # SST-2's test is GLUE dev; IMDB has no validation split
+        validation = _draw(rest, 500, rng, stratified)[0]
+    else:
+        validation = _draw(_read_split(dataset, "validation"), 500, rng, stratified)[0]
+    test = _read_split(dataset, "validation" if dataset == "sst2" else "test")
+    if dataset in ("imdb", "conll2003"):
+        test = _draw(test, 1000, rng, stratified)[0]
+    paths = {}
+    for name, rows in (("train", train), ("validation", validation), ("test", test)):
+        paths[name] = OUT / dataset / "data" / f"{name}.jsonl"
+        paths[name].parent.mkdir(parents=True, exist_ok=True)
+        paths[name].write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return paths
+
+
+def ground_truth(dataset: str, paths: dict, models, strategies, seeds: int) -> dict:
+    from nlptransfer import compare
+    from nlptransfer.comparison.summary import load_runs
+    from nlptransfer.task_types import TASK_TYPES
+
+    task = TASKS[dataset]
+    out = OUT / dataset / "compare"
+    compare(task, str(paths["train"]), str(paths["validation"]), str(paths["test"]), models=list(models),
+            strategies=list(strategies), seeds=seeds, output_dir=str(out))
+    wanted = json.loads((out / "compare.json").read_text())["runs"]
+    metric = TASK_TYPES[task].primary_metric
+    scores: dict[str, list[float]] = {}
+    for run in load_runs(out, wanted):
+        scores.setdefault(f"{run['model']}/{run['strategy']}", []).append(run["metrics"][metric])
+    seconds = sum(json.loads((out / "runs" / name / "result.json").read_text())["wall_seconds"] for name in wanted)
+    return {"metric": metric, "scores": scores, "mean": {k: float(np.mean(v)) for k, v in scores.items()},
+            "compare_seconds": seconds}
+
+
+def ours(dataset: str, paths: dict, models, strategies) -> dict:
+    from nlptransfer import recommend
+
+    started = time.perf_counter()
+    result = recommend(TASKS[dataset], str(paths["train"]), str(paths["validation"]), models=list(models),
+                       strategies=list(strategies), sample_size=SAMPLE, output_dir=OUT / dataset / "recommend")
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "choice": f"{result.model}/{result.strategy}",
+            "checkpoint_scores": {c["model"]: c["best"]["probe"] for c in result.checkpoints},
+            "logme": {c["model"]: c["logme"] for c in result.checkpoints},
+            "ranked": [f"{c.model}/{c.strategy}" for c in result.candidates]}
+
+
+def ranker_sample(dataset: str, paths: dict) -> list[dict]:
+    """The rows recommend embedded: every training text (1,000 = the sample size), or for NER the
+    same seeded draw of SAMPLE / 4 sentences TaggedSample makes."""
+    rows = [json.loads(line) for line in paths["train"].read_text().splitlines()]
+    if dataset != "conll2003":
+        return rows
+    n = min(max(20, -(-SAMPLE // 4)), len(rows))
+    return [rows[i] for i in sorted(np.random.default_rng(0).choice(len(rows), n, replace=False).tolist())]
+
+
+def transformer_ranker(dataset: str, paths: dict, models) -> dict:
+    from nlptransfer.models.pretrained import resolve
+
+    rows = ranker_sample(dataset, paths)
+    job = OUT / dataset / "ranker-job.json"
+    job.write_text(json.dumps({"rows": rows, "models": {m: resolve(m) for m in models},
+                               "ner": dataset == "conll2003"}))
+    out = subprocess.run([str(HERE / ".venv" / "bin" / "python"), __file__, "--ranker-child", str(job)],
+                         capture_output=True, text=True)
+    found = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    if not found:
+        raise SystemExit(f"transformer-ranker failed:\n{out.stderr[-3000:]}")
+    return json.loads(found[-1][7:])
+
+
+def ranker_child(job_path: str) -> None:
+    """Runs in bench/.venv: transformer-ranker's own API on the job's rows."""
+    from datasets import Dataset
+    from transformer_ranker import TransformerRanker
+
+    job = json.loads(Path(job_path).read_text())
+    if job["ner"]:  # its token-classification path wants integer tags
+        tags = sorted({t for r in job["rows"] for t in r["tags"]})
+        data = Dataset.from_dict({"tokens": [r["tokens"] for r in job["rows"]],
+                                  "ner_tags": [[tags.index(t) for t in r["tags"]] for r in job["rows"]]})
+        columns = {"text_column": "tokens", "label_column": "ner_tags",
+                   "label_map": {i: t for i, t in enumerate(tags)}}
+    else:
+        data = Dataset.from_dict({"text": [r["text"] for r in job["rows"]], "label": [r["label"] for r in job["rows"]]})
+        columns = {"text_column": "text", "label_column": "label"}
+    result = {}
+    for estimator, aggregator in (("hscore", "layermean"), ("logme", "bestlayer")):
+        started = time.perf_counter()
+        ranker = TransformerRanker(data, **columns)
+        scores = ranker.run(models=list(job["models"].values()), estimator=estimator, layer_aggregator=aggregator,
+                            batch_size=32, device="cpu")  # gpu_estimation=False: a TypeError in 0.2.0
+        # keyed by each model's config.name_or_path, in the order they ran: ours
+        result[f"{estimator}/{aggregator}"] = {
+            "seconds": time.perf_counter() - started,
+            "checkpoint_scores": {m: float(v) for m, v in zip(job["models"], scores.scores.values())}}
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def tau(predicted: dict[str, float], measured: dict[str, float]) -> float:
+    from scipy.stats import kendalltau
+
+    keys = sorted(measured)
+    return float(kendalltau([predicted[k] for k in keys], [measured[k] for k in keys]).statistic)
+
+
+def evaluate(dataset: str, truth: dict, mine: dict, theirs: dict) -> dict:
+    mean = truth["mean"]
+    full = {m.split("/")[0]: v for m, v in mean.items() if m.endswith("/full")}
+    grid = {k: v for k, v in mean.items() if not k.startswith("classic/")}
+    ranks = {k: -i for i, k in enumerate(mine["ranked"])}  # recommend's table order, best first
+    best = max(mean, key=mean.get)
+    row = {"dataset": dataset, "metric": truth["metric"], "measured": mean, "n_seeds": truth["scores"],
+           "measured_best": best, "recommended": mine["choice"],
+           "regret": mean[best] - mean.get(mine["choice"], float("nan")),
+           "tau_checkpoints": {"recommend": tau(mine["checkpoint_scores"], full),
+                               "recommend (LogME)": tau(mine["logme"], full),
+                               **{f"transformer-ranker {k}": tau(v["checkpoint_scores"], full)
+                                  for k, v in theirs.items()}},
+           "tau_grid": tau(ranks, grid), "recommend_seconds": mine["seconds"],
+           "ranker_seconds": {k: v["seconds"] for k, v in theirs.items()},
+           "compare_seconds": truth["compare_seconds"], "time_share": mine["seconds"] / truth["compare_seconds"],
+           "recommend": mine, "transformer_ranker": theirs}
+    return row
+
+
+def _kept(path: Path, key: list, compute):
+    """compute()'s result, reused from path when it was computed for the same key."""
+    if not path.exists() or json.loads(path.read_text())["key"] != key:
+        path.write_text(json.dumps({"key": key, "value": compute()}, indent=1))
+    return json.loads(path.read_text())["value"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", default="sms_spam,sst2,rotten_tomatoes,imdb,conll2003")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--strategies", default="frozen,lora,full,contrastive", help="contrastive: not for NER")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--ranker-child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.ranker_child:
+        return ranker_child(args.ranker_child)
+    sys.path.insert(0, str(HERE))
+    import harness
+
+    models, rows = args.models.split(","), []
+    for dataset in args.datasets.split(","):
+        strategies = [s for s in args.strategies.split(",") if not (dataset == "conll2003" and s == "contrastive")]
+        paths = prepare(dataset)
+        # the rankings are timed first, on a quiet machine, and kept: a resumed compare reuses them
+        key = [models, strategies, harness.git_commit()]
+        mine = _kept(OUT / dataset / "recommend-result.json", key, lambda: ours(dataset, paths, models, strategies))
+        theirs = _kept(OUT / dataset / "ranker-result.json", key[:1], lambda: transformer_ranker(dataset, paths, models))
+        truth = ground_truth(dataset, paths, models, strategies, args.seeds)
+        rows.append(evaluate(dataset, truth, mine, theirs))
+        report = harness.save_results("ranking", rows, ("dataset",))
+        print(json.dumps({k: v for k, v in rows[-1].items() if k not in ("recommend", "transformer_ranker")},
+                         indent=1), flush=True)
+    print(f"wrote {len(report['rows'])} rows")
+
+
+if __name__ == "__main__":
+    main()
