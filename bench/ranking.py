@@ -118,10 +118,15 @@ def ours(dataset: str, paths: dict, models, strategies) -> dict:
     result = recommend(TASKS[dataset], str(paths["train"]), str(paths["validation"]), models=list(models),
                        strategies=list(strategies), sample_size=SAMPLE, output_dir=OUT / dataset / "recommend")
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "choice": f"{result.model}/{result.strategy}",
+    return {"seconds": seconds, "choice": f"{result.model}/{result.strategy}", "commit": _commit(),
             "checkpoint_scores": {c["model"]: c["best"]["probe"] for c in result.checkpoints},
             "logme": {c["model"]: c["logme"] for c in result.checkpoints},
             "ranked": [f"{c.model}/{c.strategy}" for c in result.candidates]}
+
+
+def _commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                          cwd=HERE).stdout.strip()
 
 
 def ranker_sample(dataset: str, paths: dict) -> list[dict]:
@@ -229,7 +234,7 @@ def main() -> None:
         strategies = [s for s in args.strategies.split(",") if not (dataset == "conll2003" and s == "contrastive")]
         paths = prepare(dataset)
         # the rankings are timed first, on a quiet machine, and kept: a resumed compare reuses them
-        key = [models, strategies, harness.git_commit()]
+        key = [models, strategies]
         mine = _kept(OUT / dataset / "recommend-result.json", key, lambda: ours(dataset, paths, models, strategies))
         theirs = _kept(OUT / dataset / "ranker-result.json", key[:1], lambda: transformer_ranker(dataset, paths, models))
         truth = ground_truth(dataset, paths, models, strategies, args.seeds)
