@@ -103,12 +103,15 @@ def ground_truth(dataset: str, paths: dict, models, strategies, seeds: int) -> d
             strategies=list(strategies), seeds=seeds, output_dir=str(out))
     wanted = json.loads((out / "compare.json").read_text())["runs"]
     metric = TASK_TYPES[task].primary_metric
+    runs = load_runs(out, wanted)
     scores: dict[str, list[float]] = {}
-    for run in load_runs(out, wanted):
+    seconds: dict[str, list[float]] = {}
+    for run in runs:
         scores.setdefault(f"{run['model']}/{run['strategy']}", []).append(run["metrics"][metric])
-    seconds = sum(json.loads((out / "runs" / name / "result.json").read_text())["wall_seconds"] for name in wanted)
+        seconds.setdefault(f"{run['model']}/{run['strategy']}", []).append(run["train_seconds"])
     return {"metric": metric, "scores": scores, "mean": {k: float(np.mean(v)) for k, v in scores.items()},
-            "compare_seconds": seconds}
+            "train_seconds": {k: float(np.mean(v)) for k, v in seconds.items()},
+            "compare_seconds": sum(run["wall_seconds"] for run in runs)}
 
 
 def ours(dataset: str, paths: dict, models, strategies) -> dict:
@@ -195,6 +198,8 @@ def evaluate(dataset: str, truth: dict, mine: dict, theirs: dict) -> dict:
     grid = {k: v for k, v in mean.items() if not k.startswith("classic/")}
     ranks = {k: -i for i, k in enumerate(mine["ranked"])}  # recommend's table order, best first
     best = max(mean, key=mean.get)
+    table = json.loads((OUT / dataset / "recommend" / "recommend.json").read_text())["candidates"]
+    predicted_seconds = {f"{c['model']}/{c['strategy']}": c["seconds"] for c in table}
     row = {"dataset": dataset, "metric": truth["metric"], "measured": mean, "n_seeds": truth["scores"],
            "measured_best": best, "recommended": mine["choice"],
            "regret": mean[best] - mean.get(mine["choice"], float("nan")),
@@ -205,8 +210,32 @@ def evaluate(dataset: str, truth: dict, mine: dict, theirs: dict) -> dict:
            "tau_grid": tau(ranks, grid), "recommend_seconds": mine["seconds"],
            "ranker_seconds": {k: v["seconds"] for k, v in theirs.items()},
            "compare_seconds": truth["compare_seconds"], "time_share": mine["seconds"] / truth["compare_seconds"],
+           # the cost model's upper bound (planned epochs) against the training seconds measured
+           "train_seconds": {k: {"predicted": predicted_seconds.get(k), "measured": v}
+                             for k, v in truth["train_seconds"].items()},
            "recommend": mine, "transformer_ranker": theirs}
     return row
+
+
+def markdown(row: dict) -> str:
+    """The measured grid beside recommend's table, then the scores of the rankings."""
+    order = row["recommend"]["ranked"]
+    lines = [f"{row['dataset']}: {row['metric']}, mean of {max(len(v) for v in row['n_seeds'].values())} seed(s)", "",
+             "| checkpoint/strategy | measured | recommend's rank | train s: predicted at most / measured |",
+             "|---|---:|---:|---:|"]
+    for cell, score in sorted(row["measured"].items(), key=lambda kv: -kv[1]):
+        seconds = row["train_seconds"].get(cell, {})
+        predicted = seconds.get("predicted")
+        lines.append(f"| {cell} | {score:.3f} | {order.index(cell) + 1 if cell in order else '-'} | "
+                     f"{'-' if predicted is None else f'{predicted:.0f}'} / {seconds.get('measured', 0):.0f} |")
+    lines += ["", f"recommended {row['recommended']}, best measured {row['measured_best']}: regret "
+              f"{100 * row['regret']:.1f} points; checkpoint x strategy tau {row['tau_grid']:.2f}",
+              "checkpoint tau against full fine-tuning: " + ", ".join(f"{k} {v:.2f}"
+                                                                      for k, v in row["tau_checkpoints"].items()),
+              f"seconds: recommend {row['recommend_seconds']:.0f}, transformer-ranker "
+              + ", ".join(f"{k} {v:.0f}" for k, v in row["ranker_seconds"].items())
+              + f", compare {row['compare_seconds']:.0f} (recommend = {100 * row['time_share']:.1f}%)"]
+    return "\n".join(lines)
 
 
 def _kept(path: Path, key: list, compute):
@@ -240,8 +269,7 @@ def main() -> None:
         truth = ground_truth(dataset, paths, models, strategies, args.seeds)
         rows.append(evaluate(dataset, truth, mine, theirs))
         report = harness.save_results("ranking", rows, ("dataset",))
-        print(json.dumps({k: v for k, v in rows[-1].items() if k not in ("recommend", "transformer_ranker")},
-                         indent=1), flush=True)
+        print(markdown(rows[-1]), flush=True)
     print(f"wrote {len(report['rows'])} rows")
 
 
