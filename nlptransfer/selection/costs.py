@@ -47,8 +47,10 @@ def _timed(fn, device) -> float:
 
 
 def measure_cost(model: str, strategy_name: str, num_labels: int, batch: dict, n_train: int, n_validation: int,
-                 config, accelerator, *, pooling: str | None = None) -> Cost:
-    """``batch``: one collated training batch of ``config.batch_size`` real examples."""
+                 config, accelerator, *, pooling: str | None = None, length_scale: float = 1.0) -> Cost:
+    """``batch``: one collated training batch of ``config.batch_size`` real examples;
+    ``length_scale``: the average training batch's padded length over this one's (a step's time
+    taken as proportional to it: an upper bound, as part of a step does not grow with length)."""
     plan = strategy(strategy_name)
     built = build_task_model(model, num_labels, strategy_name, config, pooling=pooling)
     device = accelerator.device
@@ -56,7 +58,7 @@ def measure_cost(model: str, strategy_name: str, num_labels: int, batch: dict, n
     inputs = {k: v.to(device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    per_example_forward = _forward_seconds(net, inputs, device) / len(inputs["input_ids"])
+    per_example_forward = length_scale * _forward_seconds(net, inputs, device) / len(inputs["input_ids"])
     # every strategy predicts validation (once per epoch) and caching strategies read train once
     reading = per_example_forward * (n_train + n_validation)
     if plan.caches_features:
@@ -69,7 +71,7 @@ def measure_cost(model: str, strategy_name: str, num_labels: int, batch: dict, n
             net(**inputs).float().square().mean().backward()  # any loss costs the same backward
             optimizer.step()
 
-        step_s = _timed(step, device)
+        step_s = length_scale * _timed(step, device)
         per_epoch = math.ceil(n_train / config.batch_size)
         if plan.trains_on_pairs:  # a pair batch holds up to twice the texts of a text batch
             steps = math.ceil((config.contrastive_pairs or default_pair_budget(n_train)) / config.batch_size)

@@ -60,11 +60,11 @@ def recommend(task: str, train, validation=None, *, models=("minilm-l6",), strat
     checkpoints, candidates = [], []
     for model in models:
         accelerator.print(f"recommend: {model}: embedding {data.sample_n} {data.unit} from every layer")
-        scores, batch, built_pooling = data.score(model, config, accelerator, seed)
+        scores, batch, built_pooling, length_scale = data.score(model, config, accelerator, seed)
         checkpoints.append({"model": model, **scores})
         for name in names:
             cost = measure_cost(model, name, data.num_labels, batch, data.n_train, data.n_validation, config,
-                                accelerator, pooling=built_pooling)
+                                accelerator, pooling=built_pooling, length_scale=length_scale)
             candidates.append(Candidate(model, name, _predicted(name, scores), cost.seconds, cost.memory_mb,
                                         cost.memory_measured, cost.steps, cost.epochs))
             accelerator.print(f"recommend: {model} {name}: about {cost.seconds:.0f} s to train, "

@@ -12,12 +12,18 @@ from .scoring import classic_bar, metric_for, ner_classic_bar, ner_probe, score_
 __all__ = ["TextSample", "TaggedSample", "typical_batch"]
 
 
-def typical_batch(lengths: list[int], size: int) -> list[int]:
-    """The rows of one batch around the median length: training groups texts of similar length,
-    so a typical step pads to about the median, not to the longest text of a random batch."""
+def typical_batch(lengths: list[int], size: int) -> tuple[list[int], float]:
+    """The rows of one batch around the median length, and how many times its padded length the
+    average training batch pads to. Training groups texts of similar length, so each batch pads to
+    about the longest of its own texts, not of a random batch; but a step's time grows with its
+    padded length, and in a right-skewed set (SMS Spam: median 19 tokens, mean 24) the average
+    batch is longer than the median one: timing the median batch alone predicted a third too few
+    seconds (BENCHMARKS.md, "Does recommend rank as training does?")."""
     order = np.argsort(lengths, kind="stable")
     start = max(0, min(len(order) - size, len(order) // 2 - size // 2))
-    return order[start:start + size].tolist()
+    ordered = np.asarray(lengths)[order]
+    average = np.mean([ordered[i:i + size].max() for i in range(0, len(ordered), size)])
+    return order[start:start + size].tolist(), float(average / ordered[start:start + size].max())
 
 
 class TextSample:
@@ -48,8 +54,8 @@ class TextSample:
         collate = text_collator(built.tokenizer)
         layers = text_layer_features(built, dataset, collate, accelerator, config.eval_batch_size)
         scores = score_layers(layers, self.labels, self.metric, self.balanced, seed)
-        batch = collate([dataset[i] for i in typical_batch(dataset.lengths, config.batch_size)])
-        return scores, batch, None
+        rows, length_scale = typical_batch(dataset.lengths, config.batch_size)
+        return scores, collate([dataset[i] for i in rows]), None, length_scale
 
     def summary(self) -> dict:
         return {"unit": self.unit, "train": self.n_train, "validation": self.n_validation, "sample": self.sample_n,
@@ -87,8 +93,8 @@ class TaggedSample:
         probe = ner_probe([len(s) for s in self.words], self.sentence_tags, seed)
         # LogME and H-score see word tags as classes; the probe is scored on whole entities
         scores = score_layers(layers, self.labels, None, False, seed, probe=probe)
-        batch = collate([dataset[i] for i in typical_batch(dataset.lengths, config.batch_size)])
-        return scores, batch, "none"
+        rows, length_scale = typical_batch(dataset.lengths, config.batch_size)
+        return scores, collate([dataset[i] for i in rows]), "none", length_scale
 
     def summary(self) -> dict:
         return {"unit": self.unit, "train": self.n_train, "validation": self.n_validation, "sample": self.sample_n,

@@ -7,6 +7,7 @@ from transformers import AutoConfig
 from nlptransfer import recommend
 from nlptransfer.errors import ConfigError
 from nlptransfer.selection.recommendation import FEW_PER_CLASS, PREFERENCE
+from nlptransfer.selection.sample import typical_batch
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,14 @@ def test_every_checkpoint_and_strategy_is_ranked_and_written(sentiment, tiny_mod
     assert (saved["model"], saved["strategy"]) == (result.model, result.strategy)
     assert f"Train {result.strategy} on {result.model}" in (out / "recommend.md").read_text()
     assert (out / "recommend.png").stat().st_size > 1000
+
+
+def test_typical_batch_is_timed_at_the_median_and_scaled_to_the_average_grouped_batch():
+    # sorted, batches of 2 pad to 3, 5 and 20 (mean 28/3); the median batch (4, 5) pads to 5. A
+    # mean over median text length (1.48) or no scaling (1.0) fails here.
+    rows, scale = typical_batch([20, 6, 5, 4, 3, 2], 2)
+    assert sorted(rows) == [2, 3] and scale == pytest.approx(28 / 3 / 5)
+    assert typical_batch([7] * 9, 4)[1] == 1.0
 
 
 def test_few_labels_put_contrastive_first_on_the_best_probed_checkpoint(sentiment):
