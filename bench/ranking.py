@@ -31,11 +31,12 @@ import argparse
 import gzip
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+import harness
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "data"
@@ -121,15 +122,10 @@ def ours(dataset: str, paths: dict, models, strategies) -> dict:
     result = recommend(TASKS[dataset], str(paths["train"]), str(paths["validation"]), models=list(models),
                        strategies=list(strategies), sample_size=SAMPLE, output_dir=OUT / dataset / "recommend")
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "choice": f"{result.model}/{result.strategy}", "commit": _commit(),
+    return {"seconds": seconds, "choice": f"{result.model}/{result.strategy}", "commit": harness.git_commit(),
             "checkpoint_scores": {c["model"]: c["best"]["probe"] for c in result.checkpoints},
             "logme": {c["model"]: c["logme"] for c in result.checkpoints},
             "ranked": [f"{c.model}/{c.strategy}" for c in result.candidates]}
-
-
-def _commit() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          cwd=HERE).stdout.strip()
 
 
 def ranker_sample(dataset: str, paths: dict) -> list[dict]:
@@ -255,9 +251,6 @@ def main() -> None:
     args = ap.parse_args()
     if args.ranker_child:
         return ranker_child(args.ranker_child)
-    sys.path.insert(0, str(HERE))
-    import harness
-
     models, rows = args.models.split(","), []
     for dataset in args.datasets.split(","):
         strategies = [s for s in args.strategies.split(",") if not (dataset == "conll2003" and s == "contrastive")]
