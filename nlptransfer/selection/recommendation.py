@@ -2,11 +2,13 @@
 
 The rules (docs/choosing.md gives the measurements behind each):
 1. Few labels (the smallest class has at most FEW_PER_CLASS training examples): ``contrastive``.
-2. Otherwise the strongest strategy that fits the budget, in the order the benchmarks rank them
+2. Text classification with more labels: when the classic baseline's cross-validated score is
+   within the best probe's fold spread of it, the classic model (transfer is not measurably ahead).
+3. Otherwise the strongest strategy that fits the budget, in the order the benchmarks rank them
    at hundreds to thousands of examples: full, then LoRA, then frozen.
-3. The checkpoint: the best cross-validated probe (at its best layer); within PROBE_TIE of it,
+4. The checkpoint: the best cross-validated probe (at its best layer); within PROBE_TIE of it,
    the cheaper one.
-4. Nothing fits the budget: the classic TF-IDF model (seconds to train).
+5. Nothing fits the budget: the classic TF-IDF model (seconds to train).
 """
 from __future__ import annotations
 
@@ -114,7 +116,7 @@ def choose(task: str, data: dict, checkpoints: list[dict], candidates: list[Cand
     probe = {c["model"]: c["best"]["probe"] for c in checkpoints}
     top = max(probe.values())
     cost = {c.model: sum(x.seconds for x in candidates if x.model == c.model) for c in candidates}
-    # rule 3: best probe; near-ties go to the cheaper checkpoint
+    # rule 4: best probe; near-ties go to the cheaper checkpoint
     models = sorted(probe, key=lambda m: (probe[m] < top - PROBE_TIE, cost[m], -probe[m]))
     few = data["smallest_class"] is not None and data["smallest_class"] <= FEW_PER_CLASS
     order = ("contrastive",) + PREFERENCE if few else PREFERENCE
@@ -131,6 +133,18 @@ def choose(task: str, data: dict, checkpoints: list[dict], candidates: list[Cand
         rules.append(f"budget {_duration(budget)}: the first row whose predicted training time fits")
     fits = [c for c in ranked if budget is None or c.seconds <= budget]
     bar = data["classic"]["score"]
+    leader = max(probe, key=probe.get)
+    best = next(c["best"] for c in checkpoints if c["model"] == leader)
+    if not few and data["unit"] == "texts" and bar >= best["probe"] - best["probe_spread"]:
+        rules.append(f"classic bar {bar:.3f} within the best probe's fold spread ({best['probe']:.3f} ± "
+                     f"{best['probe_spread']:.3f}): the classic model")
+        return Recommendation(task, data, checkpoints, ranked, "classic", "classic",
+                              f"The classic baseline scored {bar:.3f} on the sample, within the fold spread of the "
+                              f"best probe ({leader}, {best['probe']:.3f} ± {best['probe_spread']:.3f}): transfer "
+                              "is not measurably ahead on this data, and the classic model trains in seconds. "
+                              f"({ranked[0].model} {ranked[0].strategy} would take {_duration(ranked[0].seconds)}; "
+                              "strategy=\"auto\" trains it beside the classic model and lets validation decide.)",
+                              budget, rules)
     if not fits:
         rules.append("no transformer run fits the budget: the classic model")
         return Recommendation(task, data, checkpoints, ranked, "classic", "classic",

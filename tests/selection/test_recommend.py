@@ -63,6 +63,24 @@ def test_few_labels_put_contrastive_first_on_the_best_probed_checkpoint(sentimen
     assert order == ["contrastive", *PREFERENCE, "partial", "gradual"]  # strategies outside the rules come last
 
 
+def test_a_classic_bar_within_the_best_probes_spread_picks_classic_beyond_few_labels(sentiment):
+    from nlptransfer.selection.recommendation import choose
+
+    result, _ = sentiment
+    best = max((c["best"] for c in result.checkpoints), key=lambda b: b["probe"])
+    edge = best["probe"] - best["probe_spread"]
+
+    def pick(bar, smallest=FEW_PER_CLASS + 1, unit="texts"):
+        data = {**result.data, "smallest_class": smallest, "unit": unit, "classic": {"score": bar, "spread": 0.01}}
+        chosen = choose("sentiment", data, result.checkpoints, result.candidates, None)
+        return chosen.model, chosen.strategy
+
+    assert pick(edge + 1e-6) == ("classic", "classic")
+    assert pick(edge - 1e-3)[1] == "full"  # just outside the spread: the strongest strategy
+    assert pick(edge + 1e-6, smallest=FEW_PER_CLASS)[1] == "contrastive"  # few labels: contrastive beat TF-IDF
+    assert pick(edge + 1e-6, unit="sentences")[1] == "full"  # NER: fine-tuning far above its probe
+
+
 def test_a_budget_picks_the_first_row_that_fits_and_none_gives_classic(sentiment):
     from nlptransfer.selection.recommendation import choose
 
