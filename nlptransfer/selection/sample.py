@@ -18,7 +18,7 @@ def typical_batch(lengths: list[int], size: int) -> tuple[list[int], float]:
     about the longest of its own texts, not of a random batch; but a step's time grows with its
     padded length, and in a right-skewed set (SMS Spam: median 19 tokens, mean 24) the average
     batch is longer than the median one: timing the median batch alone predicted a third too few
-    seconds (BENCHMARKS.md, "Does recommend rank as training does?")."""
+    seconds (BENCHMARKS.md, "Recommend against a measured compare")."""
     order = np.argsort(lengths, kind="stable")
     start = max(0, min(len(order) - size, len(order) // 2 - size // 2))
     ordered = np.asarray(lengths)[order]
