@@ -1,13 +1,13 @@
 """The ranked table ``recommend`` prints and writes, and the rules that pick one row.
 
-The rules (docs/choosing.md gives the measurements behind each):
-1. Few labels (the smallest class has at most FEW_PER_CLASS training examples): ``contrastive``.
-2. Text classification with more labels: when the classic baseline's cross-validated score is
-   within the best probe's fold spread of it, the classic model (transfer is not measurably ahead).
-3. Otherwise the strongest strategy that fits the budget, in the order the benchmarks rank them
-   at hundreds to thousands of examples: full, then LoRA, then frozen.
-4. The checkpoint: the best cross-validated probe (at its best layer); within PROBE_TIE of it,
+The rules, numbered as in docs/choosing.md (which gives the measurements behind each):
+1. The checkpoint: the best cross-validated probe (at its best layer); within PROBE_TIE of it,
    the cheaper one.
+2. Few labels (the smallest class has at most FEW_PER_CLASS training examples): ``contrastive``.
+3. Text classification with more labels: when the classic baseline's cross-validated score is
+   within the best probe's fold spread of it, the classic model (transfer is not measurably ahead).
+4. Otherwise the strongest strategy that fits the budget, in the order the benchmarks rank them
+   at hundreds to thousands of examples: full, then LoRA, then frozen.
 5. Nothing fits the budget: the classic TF-IDF model (seconds to train).
 """
 from __future__ import annotations
@@ -114,9 +114,10 @@ def _duration(seconds: float) -> str:
 def choose(task: str, data: dict, checkpoints: list[dict], candidates: list[Candidate],
            budget: float | None) -> Recommendation:
     probe = {c["model"]: c["best"]["probe"] for c in checkpoints}
-    top = max(probe.values())
+    leader = max(probe, key=probe.get)
+    top = probe[leader]
     cost = {c.model: sum(x.seconds for x in candidates if x.model == c.model) for c in candidates}
-    # rule 4: best probe; near-ties go to the cheaper checkpoint
+    # rule 1: best probe; near-ties go to the cheaper checkpoint
     models = sorted(probe, key=lambda m: (probe[m] < top - PROBE_TIE, cost[m], -probe[m]))
     few = data["smallest_class"] is not None and data["smallest_class"] <= FEW_PER_CLASS
     order = ("contrastive",) + PREFERENCE if few else PREFERENCE
@@ -133,9 +134,8 @@ def choose(task: str, data: dict, checkpoints: list[dict], candidates: list[Cand
         rules.append(f"budget {_duration(budget)}: the first row whose predicted training time fits")
     fits = [c for c in ranked if budget is None or c.seconds <= budget]
     bar = data["classic"]["score"]
-    leader = max(probe, key=probe.get)
     best = next(c["best"] for c in checkpoints if c["model"] == leader)
-    if not few and data["unit"] == "texts" and bar >= best["probe"] - best["probe_spread"]:
+    if not few and data["unit"] == "texts" and bar >= best["probe"] - best["probe_spread"]:  # rule 3
         rules.append(f"classic bar {bar:.3f} within the best probe's fold spread ({best['probe']:.3f} ± "
                      f"{best['probe_spread']:.3f}): the classic model")
         return Recommendation(task, data, checkpoints, ranked, "classic", "classic",
