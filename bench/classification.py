@@ -42,12 +42,7 @@ def run_ours(args, strategy):
     from nlptransfer import TextClassifier, TrainConfig
 
     if args.mega_batch:  # a probe, not a library option: length groups drawn from fewer texts
-        import functools
-
-        from nlptransfer.data import batching
-
-        batching.get_length_grouped_indices = functools.partial(batching.get_length_grouped_indices,
-                                                                 mega_batch_mult=args.mega_batch)
+        harness.patch_mega_batch(args.mega_batch)
     train, validation, test = load_splits(args.dataset, args.train_size, args.seed)
     task = "spam" if args.dataset == "sms_spam" else "sentiment"
     from nlptransfer.config import load_run_config, read_config_values

@@ -88,6 +88,17 @@ def patch_head_init() -> None:
     task_model.TaskModel.__init__ = init
 
 
+def patch_mega_batch(batches: int) -> None:
+    """Length groups drawn among ``batches`` batches' texts instead of transformers' default (up
+    to 50), by patching the library's batching in this process only."""
+    import functools
+
+    from nlptransfer.data import batching
+
+    batching.get_length_grouped_indices = functools.partial(batching.get_length_grouped_indices,
+                                                            mega_batch_mult=batches)
+
+
 def parser(doc: str) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train-size", type=int, default=2000, help="sampled training examples (0: all)")

@@ -41,6 +41,10 @@ VARIANTS = {  # name -> (TrainConfig overrides, patch the head's init)
     "lpft": ({"head_init": "probe"}, False),
     "lpft_lr1e-5": ({"head_init": "probe", "learning_rate": 1e-5}, False),
     # the other strategies at their defaults, and the two references, in the same run
+    # length grouping: off, or groups drawn among 4 batches' texts instead of up to 50 (a probe:
+    # the library has no option for it; bench/classification.py --mega-batch on SST-2)
+    "no_grouping": ({"group_by_length": False}, False),
+    "mega4": ({}, False),
     "frozen": ({"strategy": "frozen"}, False),
     "contrastive": ({"strategy": "contrastive"}, False),
 }
@@ -63,6 +67,8 @@ def run_one(variant: str, seed: int) -> dict:
     overrides, patch = VARIANTS[variant]
     if patch:
         harness.patch_head_init()
+    if variant == "mega4":
+        harness.patch_mega_batch(4)
     strategy = overrides.pop("strategy", "full")
     cfg = TrainConfig(**{"progress": False, "seed": seed, **overrides})
     clf = TextClassifier("minilm-l6", "spam", strategy, training=cfg, output_dir=tempfile.mkdtemp())
