@@ -45,6 +45,10 @@ VARIANTS = {  # name -> (TrainConfig overrides, patch the head's init)
     # the library has no option for it; bench/classification.py --mega-batch on SST-2)
     "no_grouping": ({"group_by_length": False}, False),
     "mega4": ({}, False),
+    # epoch selection: all planned epochs (no early stopping; the best validation PR-AUC kept), or
+    # validation log loss instead of PR-AUC (smoother on 26 validation spams; a probe, patched below)
+    "no_stop": ({"early_stopping_patience": None}, False),
+    "select_logloss": ({}, False),
     "frozen": ({"strategy": "frozen"}, False),
     "contrastive": ({"strategy": "contrastive"}, False),
 }
@@ -69,6 +73,8 @@ def run_one(variant: str, seed: int) -> dict:
         harness.patch_head_init()
     if variant == "mega4":
         harness.patch_mega_batch(4)
+    if variant == "select_logloss":
+        patch_select_logloss()
     strategy = overrides.pop("strategy", "full")
     cfg = TrainConfig(**{"progress": False, "seed": seed, **overrides})
     clf = TextClassifier("minilm-l6", "spam", strategy, training=cfg, output_dir=tempfile.mkdtemp())
@@ -78,6 +84,19 @@ def run_one(variant: str, seed: int) -> dict:
     return {"variant": variant, "seed": seed, "f1_tuned": f1_at(clf.threshold_), "f1_at_0.5": f1_at(0.5),
             "threshold": clf.threshold_, "epochs_run": len(clf.history_), "train_s": clf.train_seconds_,
             "best_epoch": int(np.argmax([h["validation_score"] for h in clf.history_]) + 1)}
+
+
+def patch_select_logloss() -> None:
+    """Early stopping and the kept epoch by validation log loss (negated: higher is better)."""
+    from sklearn.metrics import log_loss
+
+    from nlptransfer.estimators import classification
+
+    def scorer(task, val_set, positive):
+        return lambda logits, _rows: -log_loss(val_set.text_labels, classification.text_proba(
+            task, logits, val_set, positive), labels=[0, 1])
+
+    classification.validation_scorer = scorer
 
 
 def run_reference(variant: str, seed: int, data: dict, test, truth) -> dict:
