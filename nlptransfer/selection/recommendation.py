@@ -2,12 +2,12 @@
 
 The rules, numbered as in docs/choosing.md (which gives the measurements behind each):
 1. The checkpoint: the best cross-validated probe (at its best layer); within PROBE_TIE of it,
-   the cheaper one.
+   the cheaper one. The checkpoints further behind follow by probe.
 2. Few labels (the smallest class has at most FEW_PER_CLASS training examples): ``contrastive``.
 3. Text classification with more labels: when the classic baseline's cross-validated score is
    within the best probe's fold spread of it, the classic model (transfer is not measurably ahead).
 4. Otherwise the strongest strategy that fits the budget, in the order the benchmarks rank them
-   at hundreds to thousands of examples: full, then LoRA, then frozen.
+   at hundreds to thousands of examples: full, LoRA, contrastive, frozen.
 5. Nothing fits the budget: the classic TF-IDF model (seconds to train).
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..atomic_files import atomic_write_text
 __all__ = ["Candidate", "Recommendation", "choose", "FEW_PER_CLASS", "PREFERENCE"]
 
 FEW_PER_CLASS = 32
-PREFERENCE = ("full", "lora", "frozen")
+PREFERENCE = ("full", "lora", "contrastive", "frozen")
 PROBE_TIE = 0.01
 
 
@@ -117,10 +117,11 @@ def choose(task: str, data: dict, checkpoints: list[dict], candidates: list[Cand
     leader = max(probe, key=probe.get)
     top = probe[leader]
     cost = {c.model: sum(x.seconds for x in candidates if x.model == c.model) for c in candidates}
-    # rule 1: best probe; near-ties go to the cheaper checkpoint
-    models = sorted(probe, key=lambda m: (probe[m] < top - PROBE_TIE, cost[m], -probe[m]))
+    # rule 1: best probe; near-ties go to the cheaper checkpoint, the rest follow by probe
+    tied = {m: probe[m] >= top - PROBE_TIE for m in probe}
+    models = sorted(probe, key=lambda m: (not tied[m], cost[m] if tied[m] else -probe[m]))
     few = data["smallest_class"] is not None and data["smallest_class"] <= FEW_PER_CLASS
-    order = ("contrastive",) + PREFERENCE if few else PREFERENCE
+    order = ("contrastive", *(s for s in PREFERENCE if s != "contrastive")) if few else PREFERENCE
     ranked = sorted(candidates, key=lambda c: (models.index(c.model), _rank(c.strategy, order)))
     rules = [f"checkpoint: best cross-validated probe, ties within {PROBE_TIE} to the cheaper "
              f"({', '.join(f'{m} {probe[m]:.3f}' for m in models)})"]
@@ -152,7 +153,9 @@ def choose(task: str, data: dict, checkpoints: list[dict], candidates: list[Cand
                               f"{bar:.3f} on the sample and trains in seconds.", budget, rules)
     pick = fits[0]
     why = {"contrastive": f"the smallest class has only {data['smallest_class']} examples, where contrastive "
-                          "pairs make the most of few labels",
+                          "pairs make the most of few labels" if few else
+                          "neither full fine-tuning nor LoRA fits the budget; contrastive fine-tuning on a bounded "
+                          "number of pairs does",
            "full": "with this much data fine-tuning every weight is the strongest strategy measured",
            "lora": "full fine-tuning does not fit the budget; LoRA trains a fraction of the weights",
            "frozen": "nothing that trains the backbone fits the budget; frozen features train in seconds"}

@@ -60,7 +60,7 @@ def test_few_labels_put_contrastive_first_on_the_best_probed_checkpoint(sentimen
     assert probes[result.model] >= max(probes.values()) - 0.01
     assert (result.model, result.strategy) == (result.candidates[0].model, "contrastive")
     order = [c.strategy for c in result.candidates if c.model == result.model]
-    assert order == ["contrastive", *PREFERENCE, "partial", "gradual"]  # strategies outside the rules come last
+    assert order == ["contrastive", "full", "lora", "frozen", "partial", "gradual"]  # outside the rules: last
 
 
 def test_a_classic_bar_within_the_best_probes_spread_picks_classic_beyond_few_labels(sentiment):
@@ -76,9 +76,29 @@ def test_a_classic_bar_within_the_best_probes_spread_picks_classic_beyond_few_la
         return chosen.model, chosen.strategy
 
     assert pick(edge + 1e-6) == ("classic", "classic")
+    beyond = choose("sentiment", {**result.data, "smallest_class": FEW_PER_CLASS + 1}, result.checkpoints,
+                    result.candidates, None)
+    first = beyond.candidates[0].model  # the pick itself is classic here; the ranking still holds
+    order = [c.strategy for c in beyond.candidates if c.model == first]
+    assert order == [*PREFERENCE, "partial", "gradual"] == ["full", "lora", "contrastive", "frozen", "partial",
+                                                            "gradual"]
     assert pick(edge - 1e-3)[1] == "full"  # just outside the spread: the strongest strategy
     assert pick(edge + 1e-6, smallest=FEW_PER_CLASS)[1] == "contrastive"  # few labels: contrastive beat TF-IDF
     assert pick(edge + 1e-6, unit="sentences")[1] == "full"  # NER: fine-tuning far above its probe
+
+
+def test_checkpoints_tied_with_the_best_probe_go_cheapest_first_and_the_rest_by_probe():
+    from nlptransfer.selection.recommendation import Candidate, choose
+
+    # probe, seconds: "near" ties with the leader and is cheaper; "far" trails "mid" but is the
+    # cheapest of all, so ordering the non-tied by cost (or everything by cost) fails here
+    setup = {"lead": (0.80, 300.0), "near": (0.795, 100.0), "far": (0.70, 10.0), "mid": (0.75, 200.0)}
+    checkpoints = [{"model": m, "best": {"probe": p, "probe_spread": 0.01}} for m, (p, _) in setup.items()]
+    candidates = [Candidate(m, "full", (p, None), s, 1.0, False, 10, 3) for m, (p, s) in setup.items()]
+    data = {"smallest_class": 500, "unit": "texts", "train": 1000, "classic": {"score": 0.5, "spread": 0.01}}
+    chosen = choose("sentiment", data, checkpoints, candidates, None)
+    assert [c.model for c in chosen.candidates] == ["near", "lead", "mid", "far"]
+    assert (chosen.model, chosen.strategy) == ("near", "full")
 
 
 def test_a_budget_picks_the_first_row_that_fits_and_none_gives_classic(sentiment):
