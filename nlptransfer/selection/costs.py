@@ -8,6 +8,7 @@ laptop CPU, a T4 and an H100, and only this machine's clock says which one the u
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -21,7 +22,9 @@ from ..training.optimizer import optimizer_groups
 
 __all__ = ["Cost", "measure_cost"]
 
-TIMED_STEPS = 2  # after one untimed step (allocations, kernel selection)
+# after one untimed step (allocations, kernel selection); the median, because one step slowed by
+# another process (or a page fault) once put a prediction 4x over the same model's on similar data
+TIMED_STEPS = 3
 
 
 @dataclass(frozen=True)
@@ -36,14 +39,16 @@ class Cost:
 
 def _timed(fn, device) -> float:
     fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    started = time.perf_counter()
+    seconds = []
     for _ in range(TIMED_STEPS):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        started = time.perf_counter()
         fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - started) / TIMED_STEPS
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
 
 
 def measure_cost(model: str, strategy_name: str, num_labels: int, batch: dict, n_train: int, n_validation: int,
