@@ -23,7 +23,8 @@ recommend's seconds as a share of the compare's (the sum of its runs' wall secon
 Writes bench/results/ranking-<date>.json and prints a table.
 
 Set-up of the peer's environment: bench/.venv/bin/pip install transformer-ranker==0.2.0 (after
-the few_shot.py set-up).
+the few_shot.py set-up). smollm2-135m is unpacked from a GGUF file: .venv/bin/pip install gguf
+first, or materialize.py fails on it.
 """
 from __future__ import annotations
 
