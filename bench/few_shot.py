@@ -12,7 +12,7 @@ Methods, each in its own process (peak memory and import time are its own):
 - setfit: SetFit 1.x from PyPI in bench/.venv (its own environment, torch 2.13.0 CPU first), its
   defaults (batch 16, one pass, body lr 2e-5, LogisticRegression head) with the pair budget
   fixed to ours: num_iterations = ceil(pairs / 2n), max_steps = pairs / 16.
-- contrastive, full, frozen: nlptransfer's strategies at their defaults.
+- contrastive, full, frozen (and lora, on request): nlptransfer's strategies at their defaults.
 - classic: nlptransfer's TF-IDF + logistic regression baseline.
 Time is the fit's wall time after the model is loaded (SetFit: trainer.train(); ours: training,
 feature extraction and head). Writes bench/results/few-shot-<date>.json and prints a table.
@@ -39,7 +39,8 @@ DATASETS = {  # name -> (train file, test file, positive label or None, metric)
     "sst2": ("sst2/train.csv", "sst2/validation.csv", None, "accuracy"),
     "rotten_tomatoes": ("rotten_tomatoes/train.csv", "rotten_tomatoes/test.csv", None, "accuracy"),
 }
-METHODS = ("classic", "frozen", "full", "contrastive", "setfit")
+METHODS = ("classic", "frozen", "full", "lora", "contrastive", "setfit")
+DEFAULT_METHODS = "classic,frozen,full,contrastive,setfit"
 
 
 def _subset(dataset: str, per_class: int, seed: int):
@@ -125,7 +126,7 @@ def main() -> None:
     ap.add_argument("--sizes", help="instead of --per-class: training sizes in the split's class proportions "
                                     "(a learning curve), e.g. 16,128,800,4200")
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--methods", default=DEFAULT_METHODS, help=f"any of {','.join(METHODS)}")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # child: dataset:k:seed:method:pairs
     args = ap.parse_args()
     if args.one:
@@ -149,8 +150,9 @@ def main() -> None:
                     rows.append({"dataset": dataset, "per_class": k, "seed": seed, "method": method, "pairs": pairs,
                                  **row})
                     print(rows[-1], flush=True)
-    report = harness.save_results("learning-curve" if args.sizes else "few-shot", rows,
-                                  ("dataset", "per_class", "seed", "method"))
+                    # saved after every run: a long curve cut short keeps what it measured
+                    report = harness.save_results("learning-curve" if args.sizes else "few-shot", rows,
+                                                  ("dataset", "per_class", "seed", "method"))
     print(table(report["rows"]))
 
 
