@@ -3,7 +3,8 @@
 The rules, numbered as in docs/choosing.md (which gives the measurements behind each):
 1. The checkpoint: the best cross-validated probe (at its best layer); within PROBE_TIE of it,
    the cheaper one. The checkpoints further behind follow by probe.
-2. Few labels (the smallest class has at most FEW_PER_CLASS training examples): ``contrastive``.
+2. Few labels (the smallest class has FEWEST_FOR_PAIRS to FEW_PER_CLASS training examples):
+   ``contrastive``. Fewer than FEWEST_FOR_PAIRS: rule 4's order, without rule 3.
 3. Text classification with more labels: when the classic baseline's cross-validated score is
    within the best probe's fold spread of it, the classic model (transfer is not measurably ahead).
 4. Otherwise the strongest strategy that fits the budget, in the order the benchmarks rank them
@@ -18,9 +19,14 @@ from pathlib import Path
 
 from ..atomic_files import atomic_write_text
 
-__all__ = ["Candidate", "Recommendation", "choose", "FEW_PER_CLASS", "PREFERENCE"]
+__all__ = ["Candidate", "Recommendation", "choose", "FEW_PER_CLASS", "FEWEST_FOR_PAIRS", "PREFERENCE"]
 
 FEW_PER_CLASS = 32
+# Below this many examples in the smallest class, contrastive pairs of that class keep repeating
+# the same few texts: with 2 spam messages among 16 it lost to full fine-tuning by 3 to 58 points
+# on every seed (BENCHMARKS.md, "SMS Spam learning curve"); 8 per class is the fewest where it
+# was measured not to collapse. The classic bar is noise there too (TF-IDF 0.07 spam F1).
+FEWEST_FOR_PAIRS = 8
 PREFERENCE = ("full", "lora", "contrastive", "frozen")
 PROBE_TIE = 0.01
 
@@ -120,23 +126,28 @@ def choose(task: str, data: dict, checkpoints: list[dict], candidates: list[Cand
     # rule 1: best probe; near-ties go to the cheaper checkpoint, the rest follow by probe
     tied = {m: probe[m] >= top - PROBE_TIE for m in probe}
     models = sorted(probe, key=lambda m: (not tied[m], cost[m] if tied[m] else -probe[m]))
-    few = data["smallest_class"] is not None and data["smallest_class"] <= FEW_PER_CLASS
+    smallest = data["smallest_class"]
+    tiny = smallest is not None and smallest < FEWEST_FOR_PAIRS
+    few = smallest is not None and FEWEST_FOR_PAIRS <= smallest <= FEW_PER_CLASS
     order = ("contrastive", *(s for s in PREFERENCE if s != "contrastive")) if few else PREFERENCE
     ranked = sorted(candidates, key=lambda c: (models.index(c.model), _rank(c.strategy, order)))
     rules = [f"checkpoint: best cross-validated probe, ties within {PROBE_TIE} to the cheaper "
              f"({', '.join(f'{m} {probe[m]:.3f}' for m in models)})"]
     if few:
-        rules.append(f"few labels: the smallest class has {data['smallest_class']} examples (<= {FEW_PER_CLASS}), "
-                     "so contrastive comes first")
+        rules.append(f"few labels: the smallest class has {smallest} examples ({FEWEST_FOR_PAIRS} to "
+                     f"{FEW_PER_CLASS}), so contrastive comes first")
+    elif tiny:
+        rules.append(f"the smallest class has only {smallest} examples (< {FEWEST_FOR_PAIRS}): too few for "
+                     f"contrastive pairs or a classic bar; strongest strategy first ({' > '.join(PREFERENCE)})")
     else:
-        rules.append(f"{data['smallest_class'] or data['train']} examples in the smallest class: strongest "
+        rules.append(f"{smallest or data['train']} examples in the smallest class: strongest "
                      f"strategy first ({' > '.join(PREFERENCE)})")
     if budget is not None:
         rules.append(f"budget {_duration(budget)}: the first row whose predicted training time fits")
     fits = [c for c in ranked if budget is None or c.seconds <= budget]
     bar = data["classic"]["score"]
     best = next(c["best"] for c in checkpoints if c["model"] == leader)
-    if not few and data["unit"] == "texts" and bar >= best["probe"] - best["probe_spread"]:  # rule 3
+    if not (few or tiny) and data["unit"] == "texts" and bar >= best["probe"] - best["probe_spread"]:  # rule 3
         rules.append(f"classic bar {bar:.3f} within the best probe's fold spread ({best['probe']:.3f} ± "
                      f"{best['probe_spread']:.3f}): the classic model")
         return Recommendation(task, data, checkpoints, ranked, "classic", "classic",
@@ -152,11 +163,13 @@ def choose(task: str, data: dict, checkpoints: list[dict], candidates: list[Cand
                               f"No candidate trains within {_duration(budget)}; the classic baseline scored "
                               f"{bar:.3f} on the sample and trains in seconds.", budget, rules)
     pick = fits[0]
-    why = {"contrastive": f"the smallest class has only {data['smallest_class']} examples, where contrastive "
+    why = {"contrastive": f"the smallest class has only {smallest} examples, where contrastive "
                           "pairs make the most of few labels" if few else
                           "neither full fine-tuning nor LoRA fits the budget; contrastive fine-tuning on a bounded "
                           "number of pairs does",
-           "full": "with this much data fine-tuning every weight is the strongest strategy measured",
+           "full": f"with {smallest} examples in the smallest class, contrastive pairs keep repeating the same few "
+                   "texts; fine-tuning every weight held up best at that size" if tiny else
+                   "with this much data fine-tuning every weight is the strongest strategy measured",
            "lora": "full fine-tuning does not fit the budget; LoRA trains a fraction of the weights",
            "frozen": "nothing that trains the backbone fits the budget; frozen features train in seconds"}
     reason = (f"{pick.model} has the best probe ({probe[pick.model]:.3f} against the classic baseline's {bar:.3f}); "

@@ -6,7 +6,7 @@ from transformers import AutoConfig
 
 from nlptransfer import recommend
 from nlptransfer.errors import ConfigError
-from nlptransfer.selection.recommendation import FEW_PER_CLASS, PREFERENCE
+from nlptransfer.selection.recommendation import FEW_PER_CLASS, FEWEST_FOR_PAIRS, PREFERENCE
 from nlptransfer.selection.sample import typical_batch
 
 
@@ -85,6 +85,22 @@ def test_a_classic_bar_within_the_best_probes_spread_picks_classic_beyond_few_la
     assert pick(edge - 1e-3)[1] == "full"  # just outside the spread: the strongest strategy
     assert pick(edge + 1e-6, smallest=FEW_PER_CLASS)[1] == "contrastive"  # few labels: contrastive beat TF-IDF
     assert pick(edge + 1e-6, unit="sentences")[1] == "full"  # NER: fine-tuning far above its probe
+
+
+def test_a_class_too_small_for_pairs_gets_the_strongest_strategy_not_contrastive_nor_classic(sentiment):
+    from nlptransfer.selection.recommendation import choose
+
+    result, _ = sentiment
+    best = max((c["best"] for c in result.checkpoints), key=lambda b: b["probe"])
+    data = {**result.data, "smallest_class": FEWEST_FOR_PAIRS - 1, "classic": {"score": best["probe"], "spread": 0.0}}
+    chosen = choose("sentiment", data, result.checkpoints, result.candidates, None)
+    # a classic bar level with the probe would pick classic with more data (rule 3); here it is noise
+    assert (chosen.model, chosen.strategy) == (chosen.candidates[0].model, "full")
+    assert [c.strategy for c in chosen.candidates if c.model == chosen.model] == [*PREFERENCE, "partial", "gradual"]
+    assert "too few for contrastive pairs" in chosen.rules[1] and "contrastive pairs" in chosen.reason
+    at_the_edge = choose("sentiment", {**data, "smallest_class": FEWEST_FOR_PAIRS}, result.checkpoints,
+                         result.candidates, None)
+    assert at_the_edge.strategy == "contrastive"
 
 
 def test_checkpoints_tied_with_the_best_probe_go_cheapest_first_and_the_rest_by_probe():
