@@ -133,15 +133,15 @@ def choose(task: str, data: dict, checkpoints: list[dict], candidates: list[Cand
     ranked = sorted(candidates, key=lambda c: (models.index(c.model), _rank(c.strategy, order)))
     rules = [f"checkpoint: best cross-validated probe, ties within {PROBE_TIE} to the cheaper "
              f"({', '.join(f'{m} {probe[m]:.3f}' for m in models)})"]
+    strongest = f"strongest strategy first ({' > '.join(PREFERENCE)})"
     if few:
         rules.append(f"few labels: the smallest class has {smallest} examples ({FEWEST_FOR_PAIRS} to "
                      f"{FEW_PER_CLASS}), so contrastive comes first")
     elif tiny:
         rules.append(f"the smallest class has only {smallest} examples (< {FEWEST_FOR_PAIRS}): too few for "
-                     f"contrastive pairs or a classic bar; strongest strategy first ({' > '.join(PREFERENCE)})")
+                     f"contrastive pairs or a classic bar; {strongest}")
     else:
-        rules.append(f"{smallest or data['train']} examples in the smallest class: strongest "
-                     f"strategy first ({' > '.join(PREFERENCE)})")
+        rules.append(f"{smallest or data['train']} examples in the smallest class: {strongest}")
     if budget is not None:
         rules.append(f"budget {_duration(budget)}: the first row whose predicted training time fits")
     fits = [c for c in ranked if budget is None or c.seconds <= budget]
