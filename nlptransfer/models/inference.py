@@ -1,6 +1,7 @@
 """Batched forward passes over a dataset, in dataset order, on one or several processes."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
@@ -34,7 +35,8 @@ def length_batches(lengths: list[int], batch_size: int, cap_padding: bool) -> li
     return batches + [current] if current else batches
 
 
-def run_batches(fn: Callable[[dict], torch.Tensor], dataset, collate, accelerator, batch_size: int) -> torch.Tensor:
+def run_batches(fn: Callable[[dict], torch.Tensor], dataset, collate, accelerator, batch_size: int,
+                parallel: int = 1) -> torch.Tensor:
     """Stack ``fn(batch)`` over ``dataset``; rows come back in dataset order on every process.
 
     Examples are visited sorted by length (less padding, often 2x faster on long-tailed text) and
@@ -42,28 +44,39 @@ def run_batches(fn: Callable[[dict], torch.Tensor], dataset, collate, accelerato
     once and drops the samples accelerate duplicates to even out the last batch, so N processes
     give exactly the single-process rows (transformers #28956, accelerate #2754); one process
     needs no gathering, and on CPU gets batches cut by padding (``length_batches``).
+    ``parallel`` > 1 runs that many batches at once on threads, for an ``fn`` that is thread-safe
+    and releases the GIL (ONNX Runtime: ``OnnxNet.parallel_batches``); one process only.
     """
     lengths = getattr(dataset, "lengths", None)
     order = np.argsort(lengths, kind="stable") if lengths is not None else np.arange(len(dataset))
     width = max(lengths) if lengths else None  # token-level outputs are padded to one width to gather
     ordered = Subset(dataset, order.tolist())
     single = accelerator.num_processes == 1
+    parallel = parallel if single else 1
     if single and lengths is not None:
-        batches = length_batches([lengths[i] for i in order], batch_size, accelerator.device.type == "cpu")
+        # at least ``parallel`` batches when there are enough texts, or the other threads idle
+        size = max(1, min(batch_size, -(-len(order) // parallel)))
+        batches = length_batches([lengths[i] for i in order], size, accelerator.device.type == "cpu")
         loader = DataLoader(ordered, batch_sampler=batches, collate_fn=collate)
     else:
         loader = accelerator.prepare_data_loader(DataLoader(ordered, batch_size=batch_size, shuffle=False,
                                                             collate_fn=collate))
-    outputs = []
-    with torch.no_grad(), accelerator.autocast():
-        for batch in loader:
-            batch.pop("labels", None)
-            if single:
-                batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+
+    def one(batch: dict) -> torch.Tensor:
+        batch.pop("labels", None)
+        if single:
+            batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+        with torch.no_grad(), accelerator.autocast():  # both are per thread: set in the worker
             out = fn(batch).float()
-            if out.ndim == 3:
-                out = torch.nn.functional.pad(out, (0, 0, 0, width - out.shape[1]))
-            outputs.append((out if single else accelerator.gather_for_metrics(out)).cpu())
+        if out.ndim == 3:
+            out = torch.nn.functional.pad(out, (0, 0, 0, width - out.shape[1]))
+        return out if single else accelerator.gather_for_metrics(out)
+
+    if parallel > 1:
+        with ThreadPoolExecutor(parallel) as pool:  # map keeps the batches' order
+            outputs = [out.cpu() for out in pool.map(one, loader)]
+    else:
+        outputs = [one(batch).cpu() for batch in loader]
     stacked = torch.cat(outputs)
     restored = torch.empty_like(stacked)
     restored[torch.as_tensor(order)] = stacked
@@ -81,7 +94,8 @@ def predict_logits(model, dataset, collate, accelerator, batch_size: int) -> tor
     if was_training:  # train()/eval() walk every module: a few ms a call, which a server feels
         model.eval()
     try:
-        return run_batches(lambda b: model(**b), dataset, collate, accelerator, batch_size)
+        return run_batches(lambda b: model(**b), dataset, collate, accelerator, batch_size,
+                           getattr(model, "parallel_batches", 1))
     finally:
         if was_training:
             model.train()

@@ -21,13 +21,20 @@ class OnnxNet(nn.Module):
     backbone = None  # nothing to merge or train: an exported model only predicts
     layer_spec = None
 
-    def __init__(self, path: str | Path, pooling: str, unit_features: bool = False, threads: int | None = None):
+    def __init__(self, path: str | Path, pooling: str, unit_features: bool = False,
+                 parallel_batches: int | None = None):
         super().__init__()
         import onnxruntime as ort
 
+        # One thread per batch, ``parallel_batches`` (default: one per torch thread) batches at once
+        # (``run_batches``): a batch's matrix products are small (~800 x 384 for minilm on SST-2),
+        # and threads sharing each product synchronise per operator; whole batches on separate
+        # cores do not. ORT's ``run`` is thread-safe and releases the GIL. With 1, one batch at a
+        # time on ORT's default threads. bench/throughput.py measures both.
         options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
+        self.parallel_batches = parallel_batches or torch.get_num_threads()
+        if self.parallel_batches > 1:
+            options.intra_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.pooling, self.unit_features = pooling, unit_features
 

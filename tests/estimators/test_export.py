@@ -1,6 +1,8 @@
 """ONNX export: the exported folder predicts what PyTorch predicts, for every family and task."""
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,25 @@ def test_classifier_export_matches_pytorch(family, strategy, tiny_models, assets
     assert exported.threshold_ == clf.threshold_ and exported.classes_ == clf.classes_
     with pytest.raises(ConfigError, match="already exported"):
         exported.export(tmp_path / "again")
+
+
+def test_an_export_runs_its_batches_on_several_threads_and_keeps_the_order(tiny_models, assets, tmp_path):
+    clf = TextClassifier(tiny_models["bert"], "spam", "frozen", training=TrainConfig(**CFG),
+                         output_dir=str(tmp_path / "run")).fit(assets / "spam_train.csv")
+    exported = load(clf.export(tmp_path / "onnx"))
+    net, threads = exported.model_, set()
+    session, net.parallel_batches = net.session, 3
+
+    class Recording:  # the real session, noting which thread ran each batch
+        def run(self, *args):
+            threads.add(threading.get_ident())
+            time.sleep(0.02)  # long enough that the other workers take the next batches
+            return session.run(*args)
+
+    net.session = Recording()
+    texts = pd.read_csv(assets / "spam_train.csv")["text"].tolist()  # lengths vary: several batches
+    np.testing.assert_allclose(exported.predict_proba(texts), clf.predict_proba(texts), atol=1e-4)
+    assert len(threads) >= 2
 
 
 @pytest.mark.parametrize("family", ["bert", "gpt2"])
