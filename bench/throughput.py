@@ -5,17 +5,16 @@ server, against ``transformers.pipeline("text-classification")`` on the same enc
 
 Per dataset, one model is fitted first (``full``, 2 epochs, seed 0, minilm-l6; SMS Spam: the bundled
 800-message sample; SST-2: 800 training sentences drawn with seed 0), saved, and exported twice
-(``--quantize`` none and int8). ``onnx_fp32_serial`` runs the fp32 export as before parallel
-batches (one batch at a time on all cores), beside the default (one batch per core, several at
-once). Then each path predicts the whole test file (SMS Spam: 821 test messages; SST-2: the
+(``--quantize`` none and int8). The ``_serial`` paths run the exports as before parallel batches
+(one batch at a time on all cores), beside the default (one batch per core, several at once). Then each path predicts the whole test file (SMS Spam: 821 test messages; SST-2: the
 872-sentence GLUE dev set) in its own process: one untimed warm-up pass over
 the whole file (steady state: every batch shape and allocator size seen once), then one timed pass;
 ``--repeats`` rounds run every path once each (interleaved, so that the shared machine's drifting
 speed hits all paths alike), the median reported as texts/s, and the ratio to the pipeline both as
 medians' ratio (``x_pipeline``) and as the median of the per-round ratios (``x_pipeline_paired``).
 Tokenisation is inside the timing for every path. Threads: each library's default on this machine
-(torch 2 threads; ONNX Runtime one per batch and two batches at once, ``onnx_fp32_serial`` one per
-core on each batch).
+(torch 2 threads; ONNX Runtime one per batch and two batches at once, ``_serial`` one per core on
+each batch).
 
 The pipeline reference loads the saved ``backbone/`` folder (the fine-tuned encoder) as
 ``AutoModelForSequenceClassification``: the same encoder, Hugging Face's own head (CLS pooler +
@@ -43,7 +42,8 @@ DATASETS = {  # name -> (task, train file or None for the bundled sample, test f
     "sms_spam": ("spam", None, "sms_spam/test.csv", "spam"),
     "sst2": ("sentiment", "sst2/train.csv", "sst2/validation.csv", None),
 }
-PATHS = ("pipeline_b1", "pipeline_b32", "pytorch", "onnx_fp32", "onnx_fp32_serial", "onnx_int8")
+PATHS = ("pipeline_b1", "pipeline_b32", "pytorch", "onnx_fp32", "onnx_fp32_serial", "onnx_int8",
+         "onnx_int8_serial")
 
 
 def _test(dataset: str):
@@ -98,12 +98,13 @@ def time_path(dataset: str, work: Path, path: str, repeats: int) -> dict:
     else:
         from nlptransfer import load
 
-        model = load(work / {"pytorch": "model", "onnx_fp32_serial": "onnx_fp32"}.get(path, path))
-        if path == "onnx_fp32_serial":  # as before parallel batches: one batch at a time, on every core
+        folder = "model" if path == "pytorch" else path.removesuffix("_serial")
+        model = load(work / folder)
+        if path.endswith("_serial"):  # as before parallel batches: one batch at a time, on every core
             from nlptransfer.models.onnx_net import ONNX_FILE, OnnxNet
 
             net = model.model_
-            net.session = OnnxNet(work / "onnx_fp32" / ONNX_FILE, net.pooling, parallel_batches=1).session
+            net.session = OnnxNet(work / folder / ONNX_FILE, net.pooling, parallel_batches=1).session
             net.parallel_batches = 1
         run = model.predict
     run(texts)  # warm-up: the whole file once, so the timed pass measures steady state for every path
