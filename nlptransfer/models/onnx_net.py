@@ -30,8 +30,8 @@ class OnnxNet(nn.Module):
         # (``run_batches``): a batch's matrix products are small (~800 x 384 for minilm on SST-2),
         # and threads sharing each product synchronise per operator; whole batches on separate
         # cores do not. Measured: int8 about 15% faster on SST-2; fp32, and SMS Spam, alike within
-        # noise (bench/throughput.py, BENCHMARKS.md 2026-12-04). ORT's ``run`` is thread-safe and releases the GIL. With 1: one batch at a
-        # time on ORT's default threads.
+        # noise (bench/throughput.py, BENCHMARKS.md 2026-12-04). ORT's ``run`` is thread-safe and
+        # releases the GIL. With 1: one batch at a time on ORT's default threads.
         options = ort.SessionOptions()
         self.parallel_batches = parallel_batches or torch.get_num_threads()
         if self.parallel_batches > 1:
