@@ -6,12 +6,13 @@ server, against ``transformers.pipeline("text-classification")`` on the same enc
 Per dataset, one model is fitted first (``full``, 2 epochs, seed 0, minilm-l6; SMS Spam: the bundled
 800-message sample; SST-2: 800 training sentences drawn with seed 0), saved, and exported twice
 (``--quantize`` none and int8). The ``_serial`` paths run the exports as before parallel batches
-(one batch at a time on all cores), beside the default (one batch per core, several at once). Then each path predicts the whole test file (SMS Spam: 821 test messages; SST-2: the
-872-sentence GLUE dev set) in its own process: one untimed warm-up pass over
-the whole file (steady state: every batch shape and allocator size seen once), then one timed pass;
-``--repeats`` rounds run every path once each (interleaved, so that the shared machine's drifting
-speed hits all paths alike), the median reported as texts/s, and the ratio to the pipeline both as
-medians' ratio (``x_pipeline``) and as the median of the per-round ratios (``x_pipeline_paired``).
+(one batch at a time on all cores), beside the default (one batch per core, several at once).
+Then each path predicts the whole test file (SMS Spam: 821 test messages; SST-2: the 872-sentence
+GLUE dev set) in its own process: one untimed warm-up pass over the whole file (steady state:
+every batch shape and allocator size seen once), then one timed pass; ``--repeats`` rounds run
+every path once each (interleaved, so that the shared machine's drifting speed hits all paths
+alike), the median reported as texts/s, and the ratio to the pipeline both as medians' ratio
+(``x_pipeline``) and as the median of the per-round ratios (``x_pipeline_paired``).
 Tokenisation is inside the timing for every path. Threads: each library's default on this machine
 (torch 2 threads; ONNX Runtime one per batch and two batches at once, ``_serial`` one per core on
 each batch).

@@ -76,7 +76,7 @@ def measure_cost(model: str, strategy_name: str, num_labels: int, batch: dict, n
             net(**inputs).float().square().mean().backward()  # any loss costs the same backward
 
         # Timed apart: the forward-backward grows with the padded length, the AdamW update only
-        # with the weights that train (0.40 of mpnet-base's 1.10 s step on SST-2), so only the
+        # with the weights that train (0.37 of mpnet-base's 1.06 s step on SST-2), so only the
         # first is scaled, and a contrastive step (two texts an example) takes one update, not two.
         # Scaling both over-predicted full-weight training of the large checkpoints; see
         # BENCHMARKS.md, "SST-2, seed 0" of the ranking runs.
