@@ -1,6 +1,6 @@
 """What the textbook's techniques add over plain full fine-tuning, on Rotten Tomatoes at small sizes.
 
-    python bench/techniques.py [--sizes 100,400,1600] [--seeds 3] [--dapt-texts 2000] [--parts A,T,B,C] [--out DIR]
+    python bench/techniques.py [--sizes 100,400,1600] [--seeds 3] [--dapt-texts 2000] [--parts A,T,B,C,S] [--out DIR]
 
 Four ``nlptransfer.compare`` runs on identical splits (same train subsets per size and seed, the
 same test set), minilm-l6, default training options (epochs chosen from the data, early stopping):
@@ -9,7 +9,9 @@ same test set), minilm-l6, default training options (epochs chosen from the data
      "full+adapt"; in A's folder, on A's split files);
   B  full with layerwise_lr_decay=0.9 (row "full+lld");
   C  full on minilm-l6 adapted first on IMDB's unlabelled training reviews (``nlptransfer adapt``;
-     the same domain, movie reviews; row "full+dapt": domain-adaptive pretraining).
+     the same domain, movie reviews; row "full+dapt": domain-adaptive pretraining);
+  S  T with the adaptation cut to ``--short-adapt-epochs`` passes (row "full+adaptN"): whether the
+     length of task-adaptive pretraining decides its sign (not in the default parts).
 Finished runs are reused, so more seeds or sizes later only train what is new.
 Then every row's gain over plain ``full`` (adapted rows: over the same strategy unadapted) with the
 95% paired bootstrap interval over test sentences, and its mean training time.
@@ -40,6 +42,7 @@ def main() -> None:
     ap.add_argument("--dapt-texts", type=int, default=2000)
     ap.add_argument("--parts", default="A,T,B,C", help="which of the compare runs below (A is always run: the "
                                                        "reference and the split files)")
+    ap.add_argument("--short-adapt-epochs", type=int, default=20, help="part S: adapt_epochs")
     ap.add_argument("--out", default="/tmp/techniques")
     args = ap.parse_args()
     parts = set(args.parts.split(",")) | {"A"}
@@ -70,6 +73,10 @@ def main() -> None:
     if "B" in parts:
         compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full"],
                 output_dir=str(out / "B"), training=dataclasses.replace(base, layerwise_lr_decay=0.9), **common)
+    if "S" in parts:
+        compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
+                output_dir=str(out / "S"), training=dataclasses.replace(base, adapt_epochs=args.short_adapt_epochs),
+                **common)
     dapt = out / "minilm-l6-imdb"
     if "C" in parts:
         if not (dapt / "adaptation.json").exists():
@@ -79,7 +86,8 @@ def main() -> None:
                 output_dir=str(out / "C"), training=base, **common)
 
     runs = []
-    for part, rename in (("A", {}), ("B", {"full": "full+lld"}), ("C", {"full": "full+dapt"})):
+    for part, rename in (("A", {}), ("B", {"full": "full+lld"}), ("C", {"full": "full+dapt"}),
+                         ("S", {"full+adapt": f"full+adapt{args.short_adapt_epochs}"})):
         if part not in parts:
             continue
         wanted = json.loads((out / part / "compare.json").read_text())["runs"]
