@@ -1,6 +1,7 @@
 """What the textbook's techniques add over plain full fine-tuning, on Rotten Tomatoes at small sizes.
 
-    python bench/techniques.py [--sizes 100,400,1600] [--seeds 3] [--dapt-texts 2000] [--parts A,T,B,C,S] [--out DIR]
+    python bench/techniques.py [--sizes 100,400,1600] [--seeds 3] [--dapt-texts 2000] [--parts A,T,B,C,S]
+        [--strategies full,partial,gradual] [--out DIR]
 
 Four ``nlptransfer.compare`` runs on identical splits (same train subsets per size and seed, the
 same test set), minilm-l6, default training options (epochs chosen from the data, early stopping):
@@ -42,6 +43,8 @@ def main() -> None:
     ap.add_argument("--dapt-texts", type=int, default=2000)
     ap.add_argument("--parts", default="A,T,B,C", help="which of the compare runs below (A is always run: the "
                                                        "reference and the split files)")
+    ap.add_argument("--strategies", default="full,partial,gradual", help="part A's strategies (full is needed: "
+                                                                           "the reference)")
     ap.add_argument("--short-adapt-epochs", type=int, default=20, help="part S: adapt_epochs")
     ap.add_argument("--out", default="/tmp/techniques")
     args = ap.parse_args()
@@ -68,7 +71,7 @@ def main() -> None:
         compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
                 output_dir=str(out / "A"), training=base, **common)
         task_adapted = json.loads((out / "A" / "compare.json").read_text())["runs"]
-    compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full", "partial", "gradual"],
+    compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=args.strategies.split(","),
             output_dir=str(out / "A"), training=base, **{**common, "classic": True})
     if "B" in parts:
         compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full"],
