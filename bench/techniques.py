@@ -1,7 +1,7 @@
-"""What the textbook's techniques add over plain full fine-tuning, on Rotten Tomatoes at small sizes.
+"""What the textbook's techniques add over plain full fine-tuning, on Rotten Tomatoes (or CoNLL-2003) at small sizes.
 
-    python bench/techniques.py [--sizes 100,400,1600] [--seeds 3] [--dapt-texts 2000] [--parts A,T,B,C,S]
-        [--strategies full,partial,gradual] [--out DIR]
+    python bench/techniques.py [--dataset rt|conll] [--sizes 100,400,1600] [--seeds 3] [--dapt-texts 2000]
+        [--parts A,T,B,C,S] [--strategies full,partial,gradual] [--out DIR]
 
 Four ``nlptransfer.compare`` runs on identical splits (same train subsets per size and seed, the
 same test set), minilm-l6, default training options (epochs chosen from the data, early stopping):
@@ -10,17 +10,18 @@ same test set), minilm-l6, default training options (epochs chosen from the data
      "full+adapt"; in A's folder, on A's split files);
   B  full with layerwise_lr_decay=0.9 (row "full+lld");
   C  full on minilm-l6 adapted first on IMDB's unlabelled training reviews (``nlptransfer adapt``;
-     the same domain, movie reviews; row "full+dapt": domain-adaptive pretraining);
+     the same domain, movie reviews; row "full+dapt": domain-adaptive pretraining; Rotten Tomatoes only);
   S  T with the adaptation cut to ``--short-adapt-epochs`` passes (row "full+adaptN"): whether the
      length of task-adaptive pretraining decides its sign (not in the default parts).
 Finished runs are reused, so more seeds or sizes later only train what is new.
 Then every row's gain over plain ``full`` (adapted rows: over the same strategy unadapted) with the
 95% paired bootstrap interval over test sentences, and its mean training time.
 
-CPU subsets, said in the results: train sizes as asked (stratified samples of the 8,530 training
-sentences), validation 300 sentences sampled with seed 0 (early stopping only), test all 1,066;
-DAPT on ``--dapt-texts`` IMDB reviews (seed 0), one epoch, windows of 128 tokens.
-Writes bench/results/techniques-<date>.json and prints a table.
+CPU subsets, said in the results: train sizes as asked (samples of the 8,530 Rotten Tomatoes or
+14,041 CoNLL training sentences, per seed), validation 300 sentences sampled with seed 0 (early
+stopping only), test complete (1,066 sentences; CoNLL 3,453, strict entity F1, and the classic row
+is the word-feature tagger); DAPT on ``--dapt-texts`` IMDB reviews (seed 0), one epoch, windows of
+128 tokens. Writes bench/results/techniques-<dataset>-<date>.json and prints a table.
 """
 from __future__ import annotations
 
@@ -32,12 +33,14 @@ from pathlib import Path
 
 import harness
 import pandas as pd
+from augmentation import DATASETS, splits
 
 DATA = harness.SHARED
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", choices=("rt", "conll"), default="rt")
     ap.add_argument("--sizes", default="100,400,1600")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--dapt-texts", type=int, default=2000)
@@ -49,18 +52,16 @@ def main() -> None:
     ap.add_argument("--out", default="/tmp/techniques")
     args = ap.parse_args()
     parts = set(args.parts.split(",")) | {"A"}
+    if "C" in parts and args.dataset != "rt":
+        ap.error("part C adapts on IMDB reviews, the domain of Rotten Tomatoes: use it with --dataset rt only.")
+    task = DATASETS[args.dataset][0]
 
     from nlptransfer import TrainConfig, adapt, compare
     from nlptransfer.comparison.summary import load_runs, summarize
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    train = DATA / "rotten_tomatoes" / "train.csv"
-    validation = out / "validation-300.csv"
-    pd.read_csv(DATA / "rotten_tomatoes" / "validation.csv").sample(n=300, random_state=0).to_csv(validation,
-                                                                                                   index=False)
-    test = DATA / "rotten_tomatoes" / "test.csv"
-    n_train = len(pd.read_csv(train))
+    train, validation, test, n_train = splits(args.dataset, out)
     fractions = [int(s) / n_train for s in args.sizes.split(",")]
     base = TrainConfig(progress=False)
     common = dict(seeds=args.seeds, train_fractions=fractions, classic=False)
@@ -68,16 +69,16 @@ def main() -> None:
     # T shares A's folder (and so A's split files): compare.json then describes A, so T's runs are noted first.
     task_adapted = {}
     if "T" in parts:
-        compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
+        compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
                 output_dir=str(out / "A"), training=base, **common)
         task_adapted = json.loads((out / "A" / "compare.json").read_text())["runs"]
-    compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=args.strategies.split(","),
+    compare(task, train, validation, test, models=["minilm-l6"], strategies=args.strategies.split(","),
             output_dir=str(out / "A"), training=base, **{**common, "classic": True})
     if "B" in parts:
-        compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full"],
+        compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"],
                 output_dir=str(out / "B"), training=dataclasses.replace(base, layerwise_lr_decay=0.9), **common)
     if "S" in parts:
-        compare("sentiment", train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
+        compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
                 output_dir=str(out / "S"), training=dataclasses.replace(base, adapt_epochs=args.short_adapt_epochs),
                 **common)
     dapt = out / "minilm-l6-imdb"
@@ -85,7 +86,7 @@ def main() -> None:
         if not (dapt / "adaptation.json").exists():
             reviews = pd.read_csv(DATA / "imdb" / "train.csv.gz")["text"].sample(n=args.dapt_texts, random_state=0)
             adapt("minilm-l6", reviews.tolist(), dapt, training=TrainConfig(epochs=1, progress=False), overwrite=True)
-        compare("sentiment", train, validation, test, models=[str(dapt)], strategies=["full"],
+        compare(task, train, validation, test, models=[str(dapt)], strategies=["full"],
                 output_dir=str(out / "C"), training=base, **common)
 
     runs = []
@@ -98,15 +99,16 @@ def main() -> None:
             run["strategy"] = rename.get(run["strategy"], run["strategy"])
             run["model"] = "minilm-l6" if run["model"] != "classic" else "classic"
             runs.append(run)
-    summary = summarize(runs, "sentiment")
+    summary = summarize(runs, task)
     rows = [{"kind": "gain", **g} for g in summary["versus_plain"]] + [{"kind": "group", **g} for g in summary["groups"]]
     if "C" in parts:
         rows.append({"kind": "dapt", **json.loads((dapt / "adaptation.json").read_text())})
     report = harness.save_results("techniques", rows, ("kind", "model", "strategy", "fraction"))
-    report.update(subsets=f"train sizes {args.sizes} of {n_train}; validation 300 of RT validation (seed 0); "
-                          f"test 1066; DAPT on {args.dapt_texts} IMDB train reviews", seeds=args.seeds, parts=sorted(parts),
-                  wall_seconds=round(time.perf_counter() - started))
-    path = Path(__file__).parent / "results" / f"techniques-{report['date']}.json"
+    dapt_note = f"; DAPT on {args.dapt_texts} IMDB train reviews" if "C" in parts else ""
+    report.update(dataset=args.dataset, subsets=f"train sizes {args.sizes} of {n_train}; validation 300 (seed 0); "
+                                                f"test complete{dapt_note}",
+                  seeds=args.seeds, parts=sorted(parts), wall_seconds=round(time.perf_counter() - started))
+    path = Path(__file__).parent / "results" / f"techniques-{args.dataset}-{report['date']}.json"
     path.write_text(json.dumps(report, indent=1) + "\n")
     harness.print_gains(summary, "gain vs plain")
 
