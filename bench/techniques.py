@@ -103,7 +103,7 @@ def main() -> None:
     rows = [{"kind": "gain", **g} for g in summary["versus_plain"]] + [{"kind": "group", **g} for g in summary["groups"]]
     if "C" in parts:
         rows.append({"kind": "dapt", **json.loads((dapt / "adaptation.json").read_text())})
-    report = harness.save_results("techniques", rows, ("kind", "model", "strategy", "fraction"))
+    report = harness.save_results(f"techniques-{args.dataset}", rows, ("kind", "model", "strategy", "fraction"))
     dapt_note = f"; DAPT on {args.dapt_texts} IMDB train reviews" if "C" in parts else ""
     report.update(dataset=args.dataset, subsets=f"train sizes {args.sizes} of {n_train}; validation 300 (seed 0); "
                                                 f"test complete{dapt_note}",
