@@ -17,6 +17,7 @@ from ..data.batching import text_collator
 from ..data.splits import read_tagged_splits, read_text_splits
 from ..data.task_sampling import MultiTaskDataset, task_probabilities
 from ..data.word_windows import encode_tagged, sentence_logits, tag_collator
+from ..layer_map import layer_map
 from ..models.inference import run_batches
 from ..models.multi_task_net import MultiTaskNet, build_multi_task_net
 from ..multi_task_config import MultiTaskConfig, multi_task_config_to_dict
@@ -109,7 +110,9 @@ def fit_multi_task(config: MultiTaskConfig, data: dict | None = None) -> MultiFi
     if cfg.epochs is None:  # chosen from the data so that each task trains at least as long as it would alone
         batches = {name: math.ceil(n / cfg.batch_size) for name, n in sizes.items()}
         per_step = cfg.gradient_accumulation_steps * accelerator.num_processes
-        epochs = rule.multi_task_epochs(batches, probabilities, per_step)
+        gradual = strategy(config.strategy).gradual  # its block-by-block joining comes on top
+        epochs = rule.multi_task_epochs(batches, probabilities, per_step,
+                                        layer_map(built.net).n_blocks if gradual else None, cfg.unfreeze_every)
         patience = rule.multi_task_patience(cfg.early_stopping_patience, batches, probabilities, per_step)
         stopping = (f"; early stopping after {patience} epochs without a better validation score (at least "
                     f"{rule.MIN_STALE_STEPS} steps of each task)") if patience else ""

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import torch
 
 from ..data.pairs import default_pair_budget
+from ..layer_map import layer_map
 from ..models.task_model import build_task_model
 from ..strategies import default_learning_rate, strategy
-from ..training.epochs import epochs_for
+from ..training.epochs import epochs_for, unfreezing_steps
 from ..training.optimizer import optimizer_groups
 
 __all__ = ["Cost", "measure_cost"]
@@ -88,7 +89,9 @@ def measure_cost(model: str, strategy_name: str, num_labels: int, batch: dict, n
             steps = math.ceil((config.contrastive_pairs or default_pair_budget(n_train)) / config.batch_size)
             epochs, total = 1, (2 * text_s + update_s) * steps + per_example_forward * (n_train + n_validation)
         else:
-            epochs = config.epochs or epochs_for(per_epoch)
+            joining = unfreezing_steps(per_epoch, layer_map(built.net).n_blocks, config.unfreeze_every) \
+                if plan.gradual else 0
+            epochs = config.epochs or epochs_for(per_epoch, joining)
             steps = per_epoch * epochs
             total = step_s * steps + per_example_forward * n_validation * epochs
     if device.type == "cuda":

@@ -25,6 +25,7 @@ from transformers import get_linear_schedule_with_warmup
 from ..config import TrainConfig
 from ..data.batching import train_loader
 from ..errors import ConfigError
+from ..layer_map import layer_map
 from ..models.inference import predict_logits
 from . import epochs as rule
 from .checkpoints import Progress, load_checkpoint, resolve_checkpoint, save_checkpoint
@@ -122,14 +123,17 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
     # the one-process schedule exactly.
     processes = accelerator.num_processes
     per_epoch = math.ceil(len(loader) / (accumulation * processes))
-    epochs = config.epochs or rule.epochs_for(per_epoch)
+    # gradual: the steps before everything has joined come on top of those everything trains
+    joining = rule.unfreezing_steps(per_epoch, layer_map(model).n_blocks, config.unfreeze_every) if gradual else 0
+    epochs = config.epochs or rule.epochs_for(per_epoch, joining)
     patience = config.early_stopping_patience
     if config.epochs is None:
         patience = rule.patience_for(patience, per_epoch)
         stopping = (f"; early stopping after {patience} epochs without a better validation score (at least "
-                    f"{rule.MIN_STALE_STEPS} steps)") if patience and validate is not None else ""
+                    f"{rule.MIN_STALE_STEPS} steps{', counted once everything trains' if gradual else ''})"
+                    if patience and validate is not None else "")
         accelerator.print(f"{description}: {epochs} epochs, chosen from the data ({per_epoch} optimizer steps per "
-                          f"epoch; {rule.describe()}; epochs= sets them){stopping}")
+                          f"epoch; {rule.describe(joining)}; epochs= sets them){stopping}")
     updates = per_epoch * epochs
     unfreezing = GradualUnfreezing(model, per_epoch=per_epoch, updates=updates,
                                    steps_per_stage=config.unfreeze_every) if gradual else None
@@ -231,8 +235,8 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
                 # Only trainable tensors change, so only they are kept (the head alone when frozen).
                 best_state = {k: v.detach().cpu().clone() for k, v in accelerator.unwrap_model(wrapped)
                               .state_dict().items() if k in names}
-            else:
-                progress.stale += 1
+            elif unfreezing is None or unfreezing.everything_joined(result.optimizer_steps - 1):
+                progress.stale += 1  # not while gradual is still adding blocks: the run has not begun in full
         result.history.append(row)
         log.log(row, result.optimizer_steps)
         accelerator.print(_epoch_line(row, epochs, result.best_epoch))

@@ -37,6 +37,9 @@ class GradualUnfreezing:
         """The stage of the optimizer step that follows ``step`` finished steps."""
         return min(step // self.steps_per_stage, self.n_blocks + 1)
 
+    def everything_joined(self, step: int) -> bool:
+        return self.stage(step) == self.n_blocks + 1
+
     def lowest_depth(self, step: int) -> int:
         """Parameters at this depth (``layer_map``: 0 embeddings, 1..L blocks, L+1 above) and up train."""
         stage = self.stage(step)

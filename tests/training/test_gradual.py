@@ -74,3 +74,47 @@ def test_resume_in_the_middle_of_unfreezing_ends_identical(tiny_models, assets, 
     assert resumed.history_[-1]["trained"] == "everything"
     for (name, a), (_, b) in zip(whole.model_.state_dict().items(), resumed.model_.state_dict().items()):
         assert torch.equal(a, b), name
+
+
+def test_epochs_from_the_data_give_everything_min_steps_after_the_last_join(tiny_models):
+    from nlptransfer.training.epochs import MAX_EPOCHS, MIN_STEPS, epochs_for, unfreezing_steps
+
+    assert MIN_STEPS == 500  # the hand-worked numbers assume it
+    # CoNLL-2003 at 800 sentences on all-MiniLM-L6-v2 (6 blocks): 50 steps an epoch. full: 10 epochs;
+    # gradual joins a group per epoch (7 groups: 350 steps), then needs 500 more: 17 epochs
+    assert epochs_for(50) == 10 and unfreezing_steps(50, 6) == 350 and epochs_for(50, 350) == 17
+    # 200 steps an epoch: a group per epoch would be 1,400 steps; shortened to the first half of 1,000
+    assert unfreezing_steps(200, 6) == 500 and epochs_for(200, 500) == 5
+    assert unfreezing_steps(200, 6, unfreeze_every=10) == 70
+    net = build_task_model(tiny_models["bert"], 2, "full", TrainConfig(max_length=32)).net
+    for per_epoch in [1, 2, 5, 17, 50, 100, 166, 167, 250, 499, 1000, 3000]:
+        for every in (None, 3, 40):
+            epochs = epochs_for(per_epoch, unfreezing_steps(per_epoch, L, every))
+            updates = epochs * per_epoch
+            plan = GradualUnfreezing(net, per_epoch=per_epoch, updates=updates, steps_per_stage=every)
+            joined = next((s for s in range(updates) if plan.everything_joined(s)), updates)
+            assert updates - joined >= MIN_STEPS or epochs == MAX_EPOCHS, (per_epoch, every, joined, updates)
+            if epochs < MAX_EPOCHS:  # and not many more: one epoch fewer would not do it at this schedule
+                assert (epochs - 1) * per_epoch - joined < MIN_STEPS or epochs == 3, (per_epoch, every)
+
+
+def test_gradual_chooses_more_epochs_than_full_and_says_why(tiny_models, assets, tmp_path, capsys):
+    # 48 sentences at batch 1: 48 steps an epoch. full: ceil(500 / 48) = 11 epochs; gradual adds
+    # its 3 groups (2 blocks and the embeddings), one per epoch: ceil((500 + 144) / 48) = 14
+    epochs = {}
+    for name in ("full", "gradual"):
+        cfg = TrainConfig(batch_size=1, max_length=16, progress=False, early_stopping_patience=None)
+        clf = TextClassifier(tiny_models["bert"], "sentiment", name, training=cfg, output_dir=str(tmp_path / name))
+        clf.fit(assets / "sentiment_train.csv")
+        epochs[name] = len(clf.history_)
+    assert epochs == {"full": 11, "gradual": 14}
+    assert "at least 500 steps after the 144 of gradual unfreezing" in capsys.readouterr().out
+
+
+def test_early_stopping_waits_until_everything_has_joined(tiny_models, assets, tmp_path):
+    # a learning rate too small to change any prediction: every epoch after the first is stale
+    cfg = _config(learning_rate=1e-12, early_stopping_patience=1, checkpoint_every_epoch=False)
+    clf = TextClassifier(tiny_models["bert"], "sentiment", "gradual", training=cfg, output_dir=str(tmp_path / "r"))
+    clf.fit(assets / "sentiment_train.csv", assets / "sentiment_validation.csv")
+    # everything trains from step 6 x (L + 1) = 18, in epoch 4: the first stale epoch that counts
+    assert [row["trained"] for row in clf.history_][-1] == "everything" and len(clf.history_) == L + 2
