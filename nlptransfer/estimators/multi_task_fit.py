@@ -114,10 +114,11 @@ def fit_multi_task(config: MultiTaskConfig, data: dict | None = None) -> MultiFi
         epochs = rule.multi_task_epochs(batches, probabilities, per_step,
                                         layer_map(built.net).n_blocks if gradual else None, cfg.unfreeze_every)
         patience = rule.multi_task_patience(cfg.early_stopping_patience, batches, probabilities, per_step)
+        joining = ", then gradual's unfreezing on top" if gradual else ""
         stopping = (f"; early stopping after {patience} epochs without a better validation score (at least "
                     f"{rule.MIN_STALE_STEPS} steps of each task)") if patience else ""
         accelerator.print(f"multi-task: {epochs} epochs, chosen from the data (each task at least the optimizer "
-                          f"steps it would get alone: {rule.describe()}; epochs= sets them){stopping}")
+                          f"steps it would get alone: {rule.describe()}{joining}; epochs= sets them){stopping}")
         cfg = dataclasses.replace(cfg, epochs=epochs, early_stopping_patience=patience)
     scored = [name for name in config.tasks if scorers[name] is not None]
 

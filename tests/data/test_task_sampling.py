@@ -87,6 +87,9 @@ def test_multi_task_epochs_give_every_task_its_steps_alone():
     # Counting the 38 steps of a multi-task epoch alone would give 14 epochs: 266 steps per task.
     assert epochs_for(38) == 14
     assert multi_task_epochs({"a": 19, "b": 19}, {"a": 0.5, "b": 0.5}, 1) == 27
+    # gradual on 6 blocks: 7 groups joining one per 38-step epoch (266 steps) come on top of the
+    # 27 x 38 = 1,026: 1,292 steps, 34 epochs
+    assert multi_task_epochs({"a": 19, "b": 19}, {"a": 0.5, "b": 0.5}, 1, n_blocks=6) == 34
     # 3,000 and 300 examples, T=2: p = 0.76 / 0.24; the small task needs 513 / 0.24 = 2,135 steps
     # of the 207 per epoch: 11 epochs (its share, 547 steps, covers its 513 alone)
     p = task_probabilities({"big": 3000, "small": 300}, "temperature", 2.0)
