@@ -1,7 +1,7 @@
 """What the textbook's techniques add over plain full fine-tuning, on Rotten Tomatoes (or CoNLL-2003) at small sizes.
 
     python bench/techniques.py [--dataset rt|conll] [--sizes 100,400,1600] [--seeds 3] [--dapt-texts 2000]
-        [--parts A,T,B,C,S] [--strategies full,partial,gradual] [--out DIR]
+        [--parts A,T,B,C,S] [--strategies full,partial,gradual] [--out DIR] [--results STEM]
 
 Four ``nlptransfer.compare`` runs on identical splits (same train subsets per size and seed, the
 same test set), minilm-l6, default training options (epochs chosen from the data, early stopping):
@@ -21,7 +21,7 @@ CPU subsets, said in the results: train sizes as asked (samples of the 8,530 Rot
 14,041 CoNLL training sentences, per seed), validation 300 sentences sampled with seed 0 (early
 stopping only), test complete (1,066 sentences; CoNLL 3,453, strict entity F1, and the classic row
 is the word-feature tagger); DAPT on ``--dapt-texts`` IMDB reviews (seed 0), one epoch, windows of
-128 tokens. Writes bench/results/techniques-<dataset>-<date>.json and prints a table.
+128 tokens. Writes bench/results/techniques-<dataset>-<date>.json (``--results`` names it) and prints a table.
 """
 from __future__ import annotations
 
@@ -50,6 +50,8 @@ def main() -> None:
                                                                            "the reference)")
     ap.add_argument("--short-adapt-epochs", type=int, default=20, help="part S: adapt_epochs")
     ap.add_argument("--out", default="/tmp/techniques")
+    ap.add_argument("--results", help="results file stem (default techniques-<dataset>): bench/results/STEM-DATE.json; "
+                                      "a new stem keeps an earlier file of the same day apart")
     args = ap.parse_args()
     parts = set(args.parts.split(",")) | {"A"}
     if "C" in parts and args.dataset != "rt":
@@ -103,12 +105,13 @@ def main() -> None:
     rows = [{"kind": "gain", **g} for g in summary["versus_plain"]] + [{"kind": "group", **g} for g in summary["groups"]]
     if "C" in parts:
         rows.append({"kind": "dapt", **json.loads((dapt / "adaptation.json").read_text())})
-    report = harness.save_results(f"techniques-{args.dataset}", rows, ("kind", "model", "strategy", "fraction"))
+    stem = args.results or f"techniques-{args.dataset}"
+    report = harness.save_results(stem, rows, ("kind", "model", "strategy", "fraction"))
     dapt_note = f"; DAPT on {args.dapt_texts} IMDB train reviews" if "C" in parts else ""
     report.update(dataset=args.dataset, subsets=f"train sizes {args.sizes} of {n_train}; validation 300 (seed 0); "
                                                 f"test complete{dapt_note}",
                   seeds=args.seeds, parts=sorted(parts), wall_seconds=round(time.perf_counter() - started))
-    path = Path(__file__).parent / "results" / f"techniques-{args.dataset}-{report['date']}.json"
+    path = Path(__file__).parent / "results" / f"{stem}-{report['date']}.json"
     path.write_text(json.dumps(report, indent=1) + "\n")
     harness.print_gains(summary, "gain vs plain")
 
