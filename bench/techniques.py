@@ -13,6 +13,9 @@ same test set), minilm-l6, default training options (epochs chosen from the data
      the same domain, movie reviews; row "full+dapt": domain-adaptive pretraining; Rotten Tomatoes only);
   S  T with the adaptation cut to ``--short-adapt-epochs`` passes (row "full+adaptN"): whether the
      length of task-adaptive pretraining decides its sign (not in the default parts).
+  M  full for as many epochs (and as much patience) as the data-sized rule gives ``gradual``, whose
+     unfreezing steps come on top (row "full+budget"): whether gradual's gain is more than its extra
+     steps; ``gradual`` is then also set against this row (not in the default parts).
 Finished runs are reused, so more seeds or sizes later only train what is new.
 Then every row's gain over plain ``full`` (adapted rows: over the same strategy unadapted) with the
 95% paired bootstrap interval over test sentences, and its mean training time.
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import time
 from pathlib import Path
 
@@ -83,6 +87,22 @@ def main() -> None:
         compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
                 output_dir=str(out / "S"), training=dataclasses.replace(base, adapt_epochs=args.short_adapt_epochs),
                 **common)
+    budget = {}  # train size -> the M runs' folder
+    if "M" in parts:
+        from transformers import AutoConfig
+
+        from nlptransfer.models.pretrained import resolve
+        from nlptransfer.training.epochs import epochs_for, patience_for, unfreezing_steps
+
+        blocks = AutoConfig.from_pretrained(resolve("minilm-l6")).num_hidden_layers
+        for size, fraction in zip(args.sizes.split(","), fractions):
+            n = len((out / "A" / "splits" / f"train-f{fraction:g}-s0.jsonl").read_text().splitlines())  # A's subset
+            per_epoch = math.ceil(n / base.batch_size)  # what the loop counts, one process
+            matched = dataclasses.replace(base, epochs=epochs_for(per_epoch, unfreezing_steps(per_epoch, blocks)),
+                                          early_stopping_patience=patience_for(base.early_stopping_patience, per_epoch))
+            budget[size] = out / "M" / size
+            compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"],
+                    output_dir=str(budget[size]), training=matched, **{**common, "train_fractions": [fraction]})
     dapt = out / "minilm-l6-imdb"
     if "C" in parts:
         if not (dapt / "adaptation.json").exists():
@@ -101,8 +121,15 @@ def main() -> None:
             run["strategy"] = rename.get(run["strategy"], run["strategy"])
             run["model"] = "minilm-l6" if run["model"] != "classic" else "classic"
             runs.append(run)
+    for folder in budget.values():
+        wanted = json.loads((folder / "compare.json").read_text())["runs"]
+        runs += [{**run, "model": "minilm-l6", "strategy": "full+budget"} for run in load_runs(folder, wanted)]
     summary = summarize(runs, task)
     rows = [{"kind": "gain", **g} for g in summary["versus_plain"]] + [{"kind": "group", **g} for g in summary["groups"]]
+    if budget:  # gradual against full given the same epochs: "full+budget" stands in as the plain row
+        matched = summarize([{**r, "strategy": "full"} if r["strategy"] == "full+budget" else r for r in runs
+                             if r["strategy"] in ("gradual", "full+budget")], task)
+        rows += [{"kind": "gain_vs_budget", **g, "reference": "full+budget"} for g in matched["versus_plain"]]
     if "C" in parts:
         rows.append({"kind": "dapt", **json.loads((dapt / "adaptation.json").read_text())})
     stem = args.results or f"techniques-{args.dataset}"
@@ -114,6 +141,8 @@ def main() -> None:
     path = Path(__file__).parent / "results" / f"{stem}-{report['date']}.json"
     path.write_text(json.dumps(report, indent=1) + "\n")
     harness.print_gains(summary, "gain vs plain")
+    if budget:
+        harness.print_gains(matched, "gradual vs full+budget")
 
 
 if __name__ == "__main__":
