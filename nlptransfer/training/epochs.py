@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["epochs_for", "unfreezing_steps", "patience_for", "multi_task_epochs", "multi_task_patience", "describe", "MIN_STEPS",
-           "MIN_EPOCHS", "MAX_EPOCHS", "MIN_STALE_STEPS"]
+__all__ = ["epochs_for", "unfreezing_steps", "patience_for", "multi_task_epochs", "multi_task_patience", "describe",
+           "MIN_STEPS", "MIN_EPOCHS", "MAX_EPOCHS", "MIN_STALE_STEPS"]
 
 # Epochs follow the data when not given: enough for MIN_STEPS optimizer steps, within bounds. Few
 # steps were the main reason full fine-tuning trailed TF-IDF on 800 texts (3 epochs = 150 steps;
