@@ -1,7 +1,7 @@
 """What the textbook's techniques add over plain full fine-tuning, on Rotten Tomatoes (or CoNLL-2003) at small sizes.
 
     python bench/techniques.py [--dataset rt|conll] [--sizes 100,400,1600] [--seeds 3] [--dapt-texts 2000]
-        [--parts A,T,B,C,S] [--strategies full,partial,gradual] [--out DIR] [--results STEM]
+        [--parts A,T,B,C,S,M,L] [--long-steps 1000] [--strategies full,partial,gradual] [--out DIR] [--results STEM]
 
 Four ``nlptransfer.compare`` runs on identical splits (same train subsets per size and seed, the
 same test set), minilm-l6, default training options (epochs chosen from the data, early stopping):
@@ -16,6 +16,8 @@ same test set), minilm-l6, default training options (epochs chosen from the data
   M  full for as many epochs (and as much patience) as the data-sized rule gives ``gradual``, whose
      unfreezing steps come on top (row "full+budget"): whether gradual's gain is more than its extra
      steps; ``gradual`` is then also set against this row (not in the default parts).
+  L  full planned for at least ``--long-steps`` optimizer steps instead of the rule's 500 (row
+     "full+stepsN"; same patience rule): whether the step minimum is too low (not in the default parts).
 Finished runs are reused, so more seeds or sizes later only train what is new.
 Then every row's gain over plain ``full`` (adapted rows: over the same strategy unadapted) with the
 95% paired bootstrap interval over test sentences, and its mean training time.
@@ -53,6 +55,7 @@ def main() -> None:
     ap.add_argument("--strategies", default="full,partial,gradual", help="part A's strategies (full is needed: "
                                                                            "the reference)")
     ap.add_argument("--short-adapt-epochs", type=int, default=20, help="part S: adapt_epochs")
+    ap.add_argument("--long-steps", type=int, default=1000, help="part L: the step minimum for full")
     ap.add_argument("--out", default="/tmp/techniques")
     ap.add_argument("--results", help="results file stem (default techniques-<dataset>): bench/results/STEM-DATE.json; "
                                       "a new stem keeps an earlier file of the same day apart")
@@ -87,22 +90,26 @@ def main() -> None:
         compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
                 output_dir=str(out / "S"), training=dataclasses.replace(base, adapt_epochs=args.short_adapt_epochs),
                 **common)
-    budget = {}  # train size -> the M runs' folder
-    if "M" in parts:
+    budget, longer = {}, {}  # train size -> the M (L) runs' folder
+    if parts & {"M", "L"}:
         from transformers import AutoConfig
 
         from nlptransfer.models.pretrained import resolve
-        from nlptransfer.training.epochs import epochs_for, patience_for, unfreezing_steps
+        from nlptransfer.training.epochs import MAX_EPOCHS, MIN_EPOCHS, epochs_for, patience_for, unfreezing_steps
 
         blocks = AutoConfig.from_pretrained(resolve("minilm-l6")).num_hidden_layers
         for size, fraction in zip(args.sizes.split(","), fractions):
             n = len((out / "A" / "splits" / f"train-f{fraction:g}-s0.jsonl").read_text().splitlines())  # A's subset
             per_epoch = math.ceil(n / base.batch_size)  # what the loop counts, one process
-            matched = dataclasses.replace(base, epochs=epochs_for(per_epoch, unfreezing_steps(per_epoch, blocks)),
-                                          early_stopping_patience=patience_for(base.early_stopping_patience, per_epoch))
-            budget[size] = out / "M" / size
-            compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"],
-                    output_dir=str(budget[size]), training=matched, **{**common, "train_fractions": [fraction]})
+            planned = {"M": (budget, epochs_for(per_epoch, unfreezing_steps(per_epoch, blocks))),
+                       "L": (longer, min(max(math.ceil(args.long_steps / per_epoch), MIN_EPOCHS), MAX_EPOCHS))}
+            for part in sorted(parts & {"M", "L"}):
+                folders, epochs = planned[part]
+                folders[size] = out / part / size
+                matched = dataclasses.replace(base, epochs=epochs, early_stopping_patience=patience_for(
+                    base.early_stopping_patience, per_epoch))
+                compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"],
+                        output_dir=str(folders[size]), training=matched, **{**common, "train_fractions": [fraction]})
     dapt = out / "minilm-l6-imdb"
     if "C" in parts:
         if not (dapt / "adaptation.json").exists():
@@ -121,9 +128,10 @@ def main() -> None:
             run["strategy"] = rename.get(run["strategy"], run["strategy"])
             run["model"] = "minilm-l6" if run["model"] != "classic" else "classic"
             runs.append(run)
-    for folder in budget.values():
-        wanted = json.loads((folder / "compare.json").read_text())["runs"]
-        runs += [{**run, "model": "minilm-l6", "strategy": "full+budget"} for run in load_runs(folder, wanted)]
+    for row, folders in (("full+budget", budget), (f"full+steps{args.long_steps}", longer)):
+        for folder in folders.values():
+            wanted = json.loads((folder / "compare.json").read_text())["runs"]
+            runs += [{**run, "model": "minilm-l6", "strategy": row} for run in load_runs(folder, wanted)]
     summary = summarize(runs, task)
     rows = [{"kind": "gain", **g} for g in summary["versus_plain"]] + [{"kind": "group", **g} for g in summary["groups"]]
     if budget:  # gradual against full given the same epochs: "full+budget" stands in as the plain row
