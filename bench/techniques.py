@@ -17,7 +17,9 @@ same test set), minilm-l6, default training options (epochs chosen from the data
      unfreezing steps come on top (row "full+budget"): whether gradual's gain is more than its extra
      steps; ``gradual`` is then also set against this row (not in the default parts).
   L  full planned for at least ``--long-steps`` optimizer steps instead of the rule's 500 (row
-     "full+stepsN"; same patience rule): whether the step minimum is too low (not in the default parts).
+     "full+stepsN"; same patience rule): whether the step minimum is too low; with B, also B planned
+     that long (row "full+lld+stepsN"), then set against "full+stepsN": whether layer-wise decay's
+     loss is its slower lower blocks running out of steps (not in the default parts).
 Finished runs are reused, so more seeds or sizes later only train what is new.
 Then every row's gain over plain ``full`` (adapted rows: over the same strategy unadapted) with the
 95% paired bootstrap interval over test sentences, and its mean training time.
@@ -90,7 +92,7 @@ def main() -> None:
         compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
                 output_dir=str(out / "S"), training=dataclasses.replace(base, adapt_epochs=args.short_adapt_epochs),
                 **common)
-    budget, longer = {}, {}  # train size -> the M (L) runs' folder
+    budget, longer, longer_lld = {}, {}, {}  # train size -> the M (L, L with B) runs' folder
     if parts & {"M", "L"}:
         from transformers import AutoConfig
 
@@ -103,11 +105,12 @@ def main() -> None:
             per_epoch = math.ceil(n / base.batch_size)  # what the loop counts, one process
             planned = {"M": (budget, epochs_for(per_epoch, unfreezing_steps(per_epoch, blocks))),
                        "L": (longer, min(max(math.ceil(args.long_steps / per_epoch), MIN_EPOCHS), MAX_EPOCHS))}
-            for part in sorted(parts & {"M", "L"}):
+            planned["BL"] = (longer_lld, planned["L"][1])  # B's row planned as long as L's
+            for part in sorted(parts & {"M", "L"} | ({"BL"} if {"B", "L"} <= parts else set())):
                 folders, epochs = planned[part]
                 folders[size] = out / part / size
                 matched = dataclasses.replace(base, epochs=epochs, early_stopping_patience=patience_for(
-                    base.early_stopping_patience, per_epoch))
+                    base.early_stopping_patience, per_epoch), layerwise_lr_decay=0.9 if part == "BL" else None)
                 compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"],
                         output_dir=str(folders[size]), training=matched, **{**common, "train_fractions": [fraction]})
     dapt = out / "minilm-l6-imdb"
@@ -128,7 +131,8 @@ def main() -> None:
             run["strategy"] = rename.get(run["strategy"], run["strategy"])
             run["model"] = "minilm-l6" if run["model"] != "classic" else "classic"
             runs.append(run)
-    for row, folders in (("full+budget", budget), (f"full+steps{args.long_steps}", longer)):
+    long_row = f"full+steps{args.long_steps}"
+    for row, folders in (("full+budget", budget), (long_row, longer), (f"full+lld+steps{args.long_steps}", longer_lld)):
         for folder in folders.values():
             wanted = json.loads((folder / "compare.json").read_text())["runs"]
             runs += [{**run, "model": "minilm-l6", "strategy": row} for run in load_runs(folder, wanted)]
@@ -138,6 +142,10 @@ def main() -> None:
         matched = summarize([{**r, "strategy": "full"} if r["strategy"] == "full+budget" else r for r in runs
                              if r["strategy"] in ("gradual", "full+budget")], task)
         rows += [{"kind": "gain_vs_budget", **g, "reference": "full+budget"} for g in matched["versus_plain"]]
+    if longer_lld:  # layer-wise decay against full, both planned for the longer run
+        at_length = summarize([{**r, "strategy": r["strategy"].replace(f"+steps{args.long_steps}", "")} for r in runs
+                               if r["strategy"] in (long_row, f"full+lld+steps{args.long_steps}")], task)
+        rows += [{"kind": "gain_at_long_steps", **g, "steps": args.long_steps} for g in at_length["versus_plain"]]
     if "C" in parts:
         rows.append({"kind": "dapt", **json.loads((dapt / "adaptation.json").read_text())})
     stem = args.results or f"techniques-{args.dataset}"
@@ -151,6 +159,8 @@ def main() -> None:
     harness.print_gains(summary, "gain vs plain")
     if budget:
         harness.print_gains(matched, "gradual vs full+budget")
+    if longer_lld:
+        harness.print_gains(at_length, f"full+lld vs full, both planned for {args.long_steps} steps")
 
 
 if __name__ == "__main__":
