@@ -26,8 +26,10 @@ __all__ = ["TrainConfig", "RunConfig", "load_run_config", "read_config_values", 
 class TrainConfig:
     """Hyperparameters of one training run. ``None`` means "the strategy's default"."""
 
-    epochs: int | None = option(None, "passes over the training data; none: chosen from its size (at least 500 "
-                                "optimizer steps, 3 to 60 epochs); early stopping may end sooner", low=1)
+    epochs: int | None = option(None, "passes over the training data; none: chosen from its size (at least "
+                                "min_steps optimizer steps, 3 to 60 epochs); early stopping may end sooner", low=1)
+    min_steps: int | None = option(None, "with epochs unset: the optimizer steps the chosen epochs reach at least; "
+                                   "none: the task type's (500; ner 1000)", low=1)
     batch_size: int = option(16, "examples per batch and process", low=1)
     eval_batch_size: int = option(64, "examples per batch when predicting", low=1)
     learning_rate: float | None = option(None, "none: the strategy's default (full 3e-5, lora 5e-4, frozen head "

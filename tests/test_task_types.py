@@ -46,3 +46,17 @@ def test_threshold_is_tuned_only_when_it_beats_the_default_out_of_sample():
     assert tune_threshold(scores, truth) == 0.5
     # the same validation data, the same threshold: the resampling is seeded
     assert tune_threshold(*_scores(400, 0.2, seed=1)) == tuned
+
+
+def test_training_for_fills_the_task_types_step_minimum_unless_the_user_set_one():
+    from dataclasses import replace
+
+    from nlptransfer import TrainConfig
+    from nlptransfer.task_types import training_for
+
+    ner, sentiment = CLASSIFICATION_TASKS["ner"], CLASSIFICATION_TASKS["sentiment"]
+    config = TrainConfig(batch_size=8)
+    assert training_for(ner, config) == replace(config, min_steps=1000)
+    assert training_for(ner, TrainConfig(min_steps=300)).min_steps == 300  # the user's choice stands
+    assert training_for(sentiment, config) is config  # classification keeps the general rule (500)
+    assert config.min_steps is None  # the caller's config is not changed

@@ -20,7 +20,7 @@ from ..evaluation.harness import evaluate_classification
 from ..models.classic import TfidfClassifier, classic_parameters, is_classic
 from ..models.inference import extract_features, on_device, predict_logits
 from ..models.task_model import build_task_model
-from ..task_types import (TaskType, class_weights, selection_score, task_type, text_probabilities,
+from ..task_types import (TaskType, class_weights, selection_score, task_type, text_probabilities, training_for,
                           tune_threshold, decide)
 from ..strategies import ParameterCount, strategy
 from ..training.adaptation import task_backbone
@@ -94,7 +94,8 @@ def calibrate(run: RunConfig, splits: TextSplits, val_proba: np.ndarray | None) 
 def fit_classification(run: RunConfig, train, validation=None) -> Fitted:
     """Fit a text classifier as ``run`` says; returns the fitted record (validation metrics are
     written to the run folder)."""
-    cfg, task = run.training, task_type(run.task)
+    task = task_type(run.task)
+    cfg = training_for(task, run.training)
     splits = read_text_splits(run, train, validation)
     accelerator, run_dir, train_table = start_fit(run, splits.train)
     if not strategy(run.strategy).neural:

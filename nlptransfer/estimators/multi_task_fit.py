@@ -22,7 +22,7 @@ from ..models.inference import run_batches
 from ..models.multi_task_net import MultiTaskNet, build_multi_task_net
 from ..multi_task_config import MultiTaskConfig, multi_task_config_to_dict
 from ..strategies import ParameterCount, count_parameters, default_learning_rate, strategy
-from ..task_types import task_type
+from ..task_types import task_type, training_for
 from ..training.losses import PerTaskMean, SummedCrossEntropy
 from ..training import epochs as rule
 from ..training.loop import train_model
@@ -111,14 +111,18 @@ def fit_multi_task(config: MultiTaskConfig, data: dict | None = None) -> MultiFi
         batches = {name: math.ceil(n / cfg.batch_size) for name, n in sizes.items()}
         per_step = cfg.gradient_accumulation_steps * accelerator.num_processes
         gradual = strategy(config.strategy).gradual  # its block-by-block joining comes on top
+        min_steps = {name: training_for(task_type(config.tasks[name].task), cfg).min_steps for name in sizes}
         epochs = rule.multi_task_epochs(batches, probabilities, per_step,
-                                        layer_map(built.net).n_blocks if gradual else None, cfg.unfreeze_every)
+                                        layer_map(built.net).n_blocks if gradual else None, cfg.unfreeze_every,
+                                        min_steps)
         patience = rule.multi_task_patience(cfg.early_stopping_patience, batches, probabilities, per_step)
         joining = ", then gradual's unfreezing on top" if gradual else ""
         stopping = (f"; early stopping after {patience} epochs without a better validation score (at least "
                     f"{rule.MIN_STALE_STEPS} steps of each task)") if patience else ""
         accelerator.print(f"multi-task: {epochs} epochs, chosen from the data (each task at least the optimizer "
-                          f"steps it would get alone: {rule.describe()}{joining}; epochs= sets them){stopping}")
+                          f"steps it would get alone: "
+                          + "; ".join(f"{name} {rule.describe(0, steps)}" for name, steps in min_steps.items())
+                          + f"{joining}; epochs= sets them){stopping}")
         cfg = dataclasses.replace(cfg, epochs=epochs, early_stopping_patience=patience)
     scored = [name for name in config.tasks if scorers[name] is not None]
 

@@ -22,7 +22,7 @@ from ..models.classic import FeatureTagger, classic_parameters, is_classic
 from ..models.inference import extract_word_features, on_device, predict_logits
 from ..models.task_model import build_task_model
 from ..strategies import ParameterCount, strategy
-from ..task_types import TASK_TYPES
+from ..task_types import TASK_TYPES, training_for
 from ..training.adaptation import task_backbone
 from ..training.losses import SummedCrossEntropy
 from ..training.processes import inference_accelerator
@@ -56,7 +56,7 @@ def entity_scorer(val_set, validation: TaggedTable | None, tags: list[str]):
 def fit_tagging(run: RunConfig, train, validation=None) -> Fitted:
     """Fit an entity tagger as ``run`` says; returns the fitted record (validation metrics are
     written to the run folder)."""
-    cfg = run.training
+    cfg = training_for(TASK_TYPES["ner"], run.training)
     splits = read_tagged_splits(run, train, validation)
     accelerator, run_dir, train_table = start_fit(run, splits.train)
     if not strategy(run.strategy).neural:

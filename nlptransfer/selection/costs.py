@@ -89,9 +89,9 @@ def measure_cost(model: str, strategy_name: str, num_labels: int, batch: dict, n
             steps = math.ceil((config.contrastive_pairs or default_pair_budget(n_train)) / config.batch_size)
             epochs, total = 1, (2 * text_s + update_s) * steps + per_example_forward * (n_train + n_validation)
         else:
-            joining = unfreezing_steps(per_epoch, layer_map(built.net).n_blocks, config.unfreeze_every) \
-                if plan.gradual else 0
-            epochs = config.epochs or epochs_for(per_epoch, joining)
+            joining = unfreezing_steps(per_epoch, layer_map(built.net).n_blocks, config.unfreeze_every,
+                                       config.min_steps) if plan.gradual else 0
+            epochs = config.epochs or epochs_for(per_epoch, joining, config.min_steps)
             steps = per_epoch * epochs
             total = step_s * steps + per_example_forward * n_validation * epochs
     if device.type == "cuda":

@@ -15,7 +15,7 @@ from ..config import RunConfig, TrainConfig
 from ..config_fields import parse_budget
 from ..errors import ConfigError
 from ..strategies import STRATEGIES
-from ..task_types import task_type
+from ..task_types import task_type, training_for
 from .costs import measure_cost
 from .recommendation import Candidate, Recommendation, choose
 from .sample import TaggedSample, TextSample
@@ -53,7 +53,7 @@ def recommend(task: str, train, validation=None, *, models=("minilm-l6",), strat
         raise ConfigError("models: name at least one checkpoint (hub id, folder or alias).")
     if sample_size < 20:
         raise ConfigError(f"sample_size={sample_size}: at least 20 examples are needed to cross-validate.")
-    config = training or TrainConfig(progress=False, seed=seed)
+    config = training_for(kind, training or TrainConfig(progress=False, seed=seed))  # priced as fit trains
     run = RunConfig(task=task, model=models[0], **columns, training=config)
     data = _read(run, train, validation, sample_size, seed)  # every file checked before a model loads
     accelerator = Accelerator(cpu=not _has_gpu())

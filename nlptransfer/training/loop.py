@@ -124,8 +124,9 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
     processes = accelerator.num_processes
     per_epoch = math.ceil(len(loader) / (accumulation * processes))
     # gradual: the steps before everything has joined come on top of those everything trains
-    joining = rule.unfreezing_steps(per_epoch, layer_map(model).n_blocks, config.unfreeze_every) if gradual else 0
-    epochs = config.epochs or rule.epochs_for(per_epoch, joining)
+    joining = rule.unfreezing_steps(per_epoch, layer_map(model).n_blocks, config.unfreeze_every,
+                                    config.min_steps) if gradual else 0
+    epochs = config.epochs or rule.epochs_for(per_epoch, joining, config.min_steps)
     patience = config.early_stopping_patience
     if config.epochs is None:
         patience = rule.patience_for(patience, per_epoch)
@@ -133,7 +134,7 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
                     f"{rule.MIN_STALE_STEPS} steps{', counted once everything trains' if gradual else ''})"
                     if patience and validate is not None else "")
         accelerator.print(f"{description}: {epochs} epochs, chosen from the data ({per_epoch} optimizer steps per "
-                          f"epoch; {rule.describe(joining)}; epochs= sets them){stopping}")
+                          f"epoch; {rule.describe(joining, config.min_steps)}; epochs= sets them){stopping}")
     updates = per_epoch * epochs
     unfreezing = GradualUnfreezing(model, per_epoch=per_epoch, updates=updates,
                                    steps_per_stage=config.unfreeze_every) if gradual else None

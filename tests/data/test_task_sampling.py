@@ -90,6 +90,8 @@ def test_multi_task_epochs_give_every_task_its_steps_alone():
     # gradual on 6 blocks: 7 groups joining one per 38-step epoch (266 steps) come on top of the
     # 27 x 38 = 1,026: 1,292 steps, 34 epochs
     assert multi_task_epochs({"a": 19, "b": 19}, {"a": 0.5, "b": 0.5}, 1, n_blocks=6) == 34
+    # b an NER task (at least 1,000 steps): alone 53 x 19 = 1,007 steps, drawn half the time: 53 epochs
+    assert multi_task_epochs({"a": 19, "b": 19}, {"a": 0.5, "b": 0.5}, 1, min_steps={"b": 1000}) == 53
     # 3,000 and 300 examples, T=2: p = 0.76 / 0.24; the small task needs 513 / 0.24 = 2,135 steps
     # of the 207 per epoch: 11 epochs (its share, 547 steps, covers its 513 alone)
     p = task_probabilities({"big": 3000, "small": 300}, "temperature", 2.0)

@@ -171,6 +171,24 @@ def test_epochs_from_the_data_give_each_task_its_steps_alone(tiny_models, assets
     assert len(mt.history_) == 12
 
 
+def test_epochs_from_the_data_give_an_ner_task_its_step_minimum(tiny_models, assets, tmp_path, capsys, monkeypatch):
+    # Scaled down: 20 steps for a classifier, 40 for NER. Batch 8, uniform: 6 sentiment and 4 NER
+    # batches a pass. Alone, NER takes 10 epochs (40 steps); drawn half the time, 80 of the 10-step
+    # epochs: 8. With the classifier's 20 for both, sentiment's 4 x 6 = 24 would set 5 epochs.
+    from dataclasses import replace
+
+    from nlptransfer.task_types import TASK_TYPES
+    monkeypatch.setattr("nlptransfer.training.epochs.MIN_STEPS", 20)
+    monkeypatch.setitem(TASK_TYPES, "ner", replace(TASK_TYPES["ner"], min_steps=40))
+    tasks = {k: v for k, v in _tasks(assets).items() if k != "spam"}
+    mt = MultiTaskModel(tiny_models["bert"], "full", tasks, sampling="uniform", output_dir=str(tmp_path / "run"),
+                        training=TrainConfig(batch_size=8, early_stopping_patience=None, progress=False)).fit()
+    out = capsys.readouterr().out
+    assert "multi-task: 8 epochs, chosen from the data" in out
+    assert "sentiment at least 20 steps" in out and "ner at least 40 steps" in out
+    assert len(mt.history_) == 8
+
+
 def test_epochs_from_the_data_bring_a_patience_of_each_tasks_steps(tiny_models, assets, tmp_path, capsys,
                                                                    monkeypatch):
     # Same run as above with early stopping on: 9 steps an epoch, 4.5 of each task drawn uniformly;

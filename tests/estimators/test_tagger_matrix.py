@@ -67,3 +67,22 @@ def test_long_sentence_gets_one_tag_per_word(tiny_models, assets, tmp_path):
     tagger = _fit(tiny_models["gpt2"], "frozen", assets, tmp_path, max_length=12, window_overlap=3, epochs=1)
     long = ("Anna Berg visited Paris and then Tomas Lind went to Oslo with Maria Costa " * 3).split()
     assert len(tagger.predict([long])[0]) == len(long)
+
+
+@pytest.mark.parametrize("min_steps,epochs", [(None, 6), (16, 4)])
+def test_epochs_from_the_data_reach_the_ner_step_minimum(min_steps, epochs, tiny_models, assets, tmp_path,
+                                                         monkeypatch, capsys):
+    # 30 sentences at batch 8: 4 steps an epoch. Scaled down from 500 and 1,000: a classifier's rule
+    # (8 steps) would give the 3-epoch floor, NER's 24 steps give 6 epochs; min_steps=16 sets 4.
+    from dataclasses import replace
+
+    from nlptransfer.task_types import TASK_TYPES
+    monkeypatch.setattr("nlptransfer.training.epochs.MIN_STEPS", 8)
+    monkeypatch.setitem(TASK_TYPES, "ner", replace(TASK_TYPES["ner"], min_steps=24))
+    cfg = TrainConfig(batch_size=8, max_length=32, early_stopping_patience=None, progress=False,
+                      min_steps=min_steps)
+    tagger = EntityTagger(tiny_models["bert"], "full", training=cfg, output_dir=str(tmp_path / "run"))
+    tagger.fit(assets / "ner_train.txt")
+    assert len(tagger.history_) == epochs
+    out = capsys.readouterr().out
+    assert f"{epochs} epochs, chosen from the data (4 optimizer steps per epoch; at least {min_steps or 24} steps" in out

@@ -118,3 +118,15 @@ def test_early_stopping_waits_until_everything_has_joined(tiny_models, assets, t
     clf.fit(assets / "sentiment_train.csv", assets / "sentiment_validation.csv")
     # everything trains from step 6 x (L + 1) = 18, in epoch 4: the first stale epoch that counts
     assert [row["trained"] for row in clf.history_][-1] == "everything" and len(clf.history_) == L + 2
+
+
+def test_a_step_minimum_of_the_task_type_scales_the_epochs():
+    from nlptransfer.training.epochs import describe, epochs_for, unfreezing_steps
+
+    # CoNLL-2003 at 800 sentences (50 steps an epoch) with NER's 1,000: 20 epochs for full; gradual
+    # joins its 7 groups in 350 steps, then trains everything for 1,000 more: 27
+    assert epochs_for(50, min_steps=1000) == 20
+    assert unfreezing_steps(50, 6, after=1000) == 350 and epochs_for(50, 350, 1000) == 27
+    # 200 steps an epoch: a group per epoch (1,400) would pass half of 2,000; joined in 1,000 instead
+    assert unfreezing_steps(200, 6, after=1000) == 1000 and epochs_for(200, 1000, 1000) == 10
+    assert describe(0, 1000).startswith("at least 1000 steps") and describe().startswith("at least 500 steps")
