@@ -1,15 +1,16 @@
 """What the textbook's techniques add over plain full fine-tuning, on Rotten Tomatoes (or CoNLL-2003) at small sizes.
 
     python bench/techniques.py [--dataset rt|conll] [--sizes 100,400,1600] [--seeds 3] [--dapt-texts 2000]
-        [--parts A,T,B,C,S,M,L] [--long-steps 1000] [--strategies full,partial,gradual] [--out DIR] [--results STEM]
+        [--parts A,T,B,C,S,M,L] [--long-steps 1000] [--strategies full,partial,gradual] [--model minilm-l6]
+        [--out DIR] [--results STEM]
 
 Four ``nlptransfer.compare`` runs on identical splits (same train subsets per size and seed, the
-same test set), minilm-l6, default training options (epochs chosen from the data, early stopping):
+same test set), minilm-l6 (or ``--model``), default training options (epochs chosen from the data, early stopping):
   A  strategies full, partial, gradual, and the classic TF-IDF baseline;
   T  full with adapt=task (task-adaptive pretraining on that run's own training texts; row
      "full+adapt"; in A's folder, on A's split files);
   B  full with layerwise_lr_decay=0.9 (row "full+lld");
-  C  full on minilm-l6 adapted first on IMDB's unlabelled training reviews (``nlptransfer adapt``;
+  C  full on the model adapted first on IMDB's unlabelled training reviews (``nlptransfer adapt``;
      the same domain, movie reviews; row "full+dapt": domain-adaptive pretraining; Rotten Tomatoes only);
   S  T with the adaptation cut to ``--short-adapt-epochs`` passes (row "full+adaptN"): whether the
      length of task-adaptive pretraining decides its sign (not in the default parts).
@@ -49,6 +50,8 @@ DATA = harness.SHARED
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", choices=("rt", "conll"), default="rt")
+    ap.add_argument("--model", default="minilm-l6", help="the checkpoint every row fine-tunes (an alias, hub id or "
+                                                         "folder); smollm2-135m: one whose LM head is pretrained")
     ap.add_argument("--sizes", default="100,400,1600")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--dapt-texts", type=int, default=2000)
@@ -80,16 +83,16 @@ def main() -> None:
     # T shares A's folder (and so A's split files): compare.json then describes A, so T's runs are noted first.
     task_adapted = {}
     if "T" in parts:
-        compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
+        compare(task, train, validation, test, models=[args.model], strategies=["full"], adapt=["task"],
                 output_dir=str(out / "A"), training=base, **common)
         task_adapted = json.loads((out / "A" / "compare.json").read_text())["runs"]
-    compare(task, train, validation, test, models=["minilm-l6"], strategies=args.strategies.split(","),
+    compare(task, train, validation, test, models=[args.model], strategies=args.strategies.split(","),
             output_dir=str(out / "A"), training=base, **{**common, "classic": True})
     if "B" in parts:
-        compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"],
+        compare(task, train, validation, test, models=[args.model], strategies=["full"],
                 output_dir=str(out / "B"), training=dataclasses.replace(base, layerwise_lr_decay=0.9), **common)
     if "S" in parts:
-        compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"], adapt=["task"],
+        compare(task, train, validation, test, models=[args.model], strategies=["full"], adapt=["task"],
                 output_dir=str(out / "S"), training=dataclasses.replace(base, adapt_epochs=args.short_adapt_epochs),
                 **common)
     budget, longer, longer_lld = {}, {}, {}  # train size -> the M (L, L with B) runs' folder
@@ -99,7 +102,7 @@ def main() -> None:
         from nlptransfer.models.pretrained import resolve
         from nlptransfer.training.epochs import MAX_EPOCHS, MIN_EPOCHS, epochs_for, patience_for, unfreezing_steps
 
-        blocks = AutoConfig.from_pretrained(resolve("minilm-l6")).num_hidden_layers
+        blocks = AutoConfig.from_pretrained(resolve(args.model)).num_hidden_layers
         for size, fraction in zip(args.sizes.split(","), fractions):
             n = len((out / "A" / "splits" / f"train-f{fraction:g}-s0.jsonl").read_text().splitlines())  # A's subset
             per_epoch = math.ceil(n / base.batch_size)  # what the loop counts, one process
@@ -111,13 +114,13 @@ def main() -> None:
                 folders[size] = out / part / size
                 matched = dataclasses.replace(base, epochs=epochs, early_stopping_patience=patience_for(
                     base.early_stopping_patience, per_epoch), layerwise_lr_decay=0.9 if part == "BL" else None)
-                compare(task, train, validation, test, models=["minilm-l6"], strategies=["full"],
+                compare(task, train, validation, test, models=[args.model], strategies=["full"],
                         output_dir=str(folders[size]), training=matched, **{**common, "train_fractions": [fraction]})
-    dapt = out / "minilm-l6-imdb"
+    dapt = out / f"{args.model}-imdb"
     if "C" in parts:
         if not (dapt / "adaptation.json").exists():
             reviews = pd.read_csv(DATA / "imdb" / "train.csv.gz")["text"].sample(n=args.dapt_texts, random_state=0)
-            adapt("minilm-l6", reviews.tolist(), dapt, training=TrainConfig(epochs=1, progress=False), overwrite=True)
+            adapt(args.model, reviews.tolist(), dapt, training=TrainConfig(epochs=1, progress=False), overwrite=True)
         compare(task, train, validation, test, models=[str(dapt)], strategies=["full"],
                 output_dir=str(out / "C"), training=base, **common)
 
@@ -129,13 +132,13 @@ def main() -> None:
         wanted = json.loads((out / part / "compare.json").read_text())["runs"]
         for run in load_runs(out / part, {**wanted, **task_adapted} if part == "A" else wanted):
             run["strategy"] = rename.get(run["strategy"], run["strategy"])
-            run["model"] = "minilm-l6" if run["model"] != "classic" else "classic"
+            run["model"] = args.model if run["model"] != "classic" else "classic"
             runs.append(run)
     long_row = f"full+steps{args.long_steps}"
     for row, folders in (("full+budget", budget), (long_row, longer), (f"full+lld+steps{args.long_steps}", longer_lld)):
         for folder in folders.values():
             wanted = json.loads((folder / "compare.json").read_text())["runs"]
-            runs += [{**run, "model": "minilm-l6", "strategy": row} for run in load_runs(folder, wanted)]
+            runs += [{**run, "model": args.model, "strategy": row} for run in load_runs(folder, wanted)]
     summary = summarize(runs, task)
     rows = [{"kind": "gain", **g} for g in summary["versus_plain"]] + [{"kind": "group", **g} for g in summary["groups"]]
     if budget:  # gradual against full given the same epochs: "full+budget" stands in as the plain row
