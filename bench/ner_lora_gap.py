@@ -7,7 +7,9 @@ seed, all 3,453 test sentences, minilm-l6, r 8, alpha 16, query/value, lr 5e-4, 
 epochs, 10% warmup, no early stopping). ``library`` is nlptransfer as it is; ``no_grouping``
 turns length-grouped batches off; ``hf_head_init`` initialises the head as Hugging Face's token
 classification head does (normal(0, 0.02), zero bias) by patching, without changing the library.
-``trainer`` is the reference, bench/ner.py's run_ner.py recipe, run by this script in the same run. Writes
+``trainer`` is the reference, bench/ner.py's run_ner.py recipe, run by this script in the same run.
+A variant ending ``@N`` trains N epochs instead of 3 on either side (``library@16,trainer@16``:
+1,008 optimizer steps, what the NER step minimum gives this size). Writes
 bench/results/ner-lora-gap-<date>.json.
 """
 from __future__ import annotations
@@ -32,16 +34,18 @@ def run_one(variant: str, seed: int) -> dict:
 
     from nlptransfer import EntityTagger, TrainConfig
 
-    if variant == "trainer":  # the reference, in the same run: bench/ner.py's run_ner.py recipe
-        args = argparse.Namespace(train_size=2000, validation_size=1000, seed=seed, epochs=3, batch_size=32,
+    name, _, epochs = variant.partition("@")
+    epochs = int(epochs or 3)
+    if name == "trainer":  # the reference, in the same run: bench/ner.py's run_ner.py recipe
+        args = argparse.Namespace(train_size=2000, validation_size=1000, seed=seed, epochs=epochs, batch_size=32,
                                   max_length=128)
         return {"variant": variant, "seed": seed, "f1": ner.run_trainer(args, "lora")["metric"]}
-    overrides, patch = VARIANTS[variant]
+    overrides, patch = VARIANTS[name]
     if patch:
         harness.patch_head_init()
     args = argparse.Namespace(train_size=2000, validation_size=1000, seed=seed)
     train, validation, test = ner.load_splits(args)
-    cfg = TrainConfig(**{"epochs": 3, "batch_size": 32, "learning_rate": 5e-4, "max_length": 128,
+    cfg = TrainConfig(**{"epochs": epochs, "batch_size": 32, "learning_rate": 5e-4, "max_length": 128,
                          "early_stopping_patience": None, "progress": False, "seed": seed, **overrides})
     tagger = EntityTagger("minilm-l6", "lora", training=cfg, output_dir=tempfile.mkdtemp()).fit(train, validation)
     return {"variant": variant, "seed": seed, "f1": tagger.evaluate(test)["f1"], "train_s": tagger.train_seconds_,
