@@ -133,7 +133,13 @@ def test_a_budget_picks_the_first_row_that_fits_and_none_gives_classic(sentiment
     assert "classic" in nothing.reason
 
 
-def test_ner_probes_words_and_scores_entities(tiny_models, assets, tmp_path):
+def test_ner_probes_words_and_scores_entities(tiny_models, assets, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from nlptransfer.task_types import TASK_TYPES
+    # NER's step minimum, scaled down below the 60-epoch cap (80 steps against 20 for classifiers)
+    monkeypatch.setattr("nlptransfer.training.epochs.MIN_STEPS", 20)
+    monkeypatch.setitem(TASK_TYPES, "ner", replace(TASK_TYPES["ner"], min_steps=80))
     result = recommend("ner", assets / "ner_train.txt", models=[tiny_models["roberta"]],
                        strategies=["full", "frozen"], sample_size=80)
     row = result.checkpoints[0]
@@ -141,6 +147,9 @@ def test_ner_probes_words_and_scores_entities(tiny_models, assets, tmp_path):
     assert 0.0 <= row["last"]["probe"] <= 1.0
     assert 0.0 < result.data["classic"]["score"] <= 1.0  # the feature tagger finds some entities
     assert result.strategy == "full"  # not few-shot: no per-class count for tags; strongest first
+    full = next(c for c in result.candidates if c.strategy == "full")
+    per_epoch = -(-result.data["train"] // 16)  # priced as fit trains: NER's minimum, not the classifiers'
+    assert full.epochs == -(-80 // per_epoch) and full.steps == per_epoch * full.epochs >= 80
 
 
 @pytest.mark.parametrize("kwargs, words", [
