@@ -1,6 +1,6 @@
 """How long to train when the user does not say: epochs from the size of the data, and the
 early-stopping patience that goes with them (one rule for every task type, single- and
-multi-task)."""
+multi-task; a task type may ask for more steps than MIN_STEPS: ``TaskType.min_steps``)."""
 from __future__ import annotations
 
 import math
