@@ -5,7 +5,7 @@
 bench/throughput.py's SST-2 model (``full``, 2 epochs, seed 0, minilm-l6, 800 training sentences)
 and its fp32 export; then the same graph through ``onnxruntime.transformers.optimizer.optimize_model``
 (model_type "bert", the checkpoint's heads and hidden size: fused Attention, SkipLayerNormalization,
-BiasGelu, EmbedLayerNormalization) at ``--opt-level``. Four paths predict the 872-sentence SST-2
+BiasGelu, EmbedLayerNormalization) at ``--opt-level``. Five paths predict the 872-sentence SST-2
 dev set: ``pipeline`` at batch 32 (the reference of issue #15's targets), the fp32 export as
 ``nlptransfer export`` writes it, the fused graph, each ONNX graph in the default mode (one batch
 per core, several at once) and in ``_serial`` mode (one batch at a time on every core). One warm-up
@@ -29,7 +29,7 @@ import throughput
 
 
 def runners(work: Path) -> dict:
-    """path -> a function predicting a list of texts."""
+    """path -> (predict, predict_proba) on a list of texts; the pipeline has no predict_proba here."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
     from nlptransfer import load
@@ -38,7 +38,7 @@ def runners(work: Path) -> dict:
     backbone = work / "model" / "backbone"
     pipe = pipeline("text-classification", model=AutoModelForSequenceClassification.from_pretrained(backbone),
                     tokenizer=AutoTokenizer.from_pretrained(backbone), device=-1)
-    paths = {"pipeline_b32": lambda texts: pipe(texts, truncation=True, max_length=128, batch_size=32)}
+    paths = {"pipeline_b32": (lambda texts: pipe(texts, truncation=True, max_length=128, batch_size=32), None)}
     for folder in ("onnx_fp32", "onnx_fused"):
         for serial in (False, True):
             model = load(work / folder)
@@ -74,7 +74,7 @@ def main() -> None:
     texts = throughput._test("sst2")["text"].tolist()
     paths = runners(work)
     gap = float(np.abs(paths["onnx_fused"][1](texts) - paths["onnx_fp32"][1](texts)).max())
-    predict = {name: run[0] if isinstance(run, tuple) else run for name, run in paths.items()}
+    predict = {name: run for name, (run, _) in paths.items()}
     seconds = {name: [] for name in predict}
     for run in predict.values():
         run(texts)  # warm-up
