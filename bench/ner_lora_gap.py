@@ -6,7 +6,9 @@ The setting of bench/ner.py's LoRA rows (2,000 train / 1,000 validation sentence
 seed, all 3,453 test sentences, minilm-l6, r 8, alpha 16, query/value, lr 5e-4, batch 32, 3
 epochs, 10% warmup, no early stopping). ``library`` is nlptransfer as it is; ``no_grouping``
 turns length-grouped batches off; ``hf_head_init`` initialises the head as Hugging Face's token
-classification head does (normal(0, 0.02), zero bias) by patching, without changing the library.
+classification head does (normal(0, 0.02), zero bias) by patching, without changing the library;
+``mega4`` keeps length grouping but draws each group among 4 batches' sentences instead of up to
+50 (patched, too).
 ``trainer`` is the reference, bench/ner.py's run_ner.py recipe, run by this script in the same run.
 A variant ending ``@N`` trains N epochs instead of 3 on either side (``library@16,trainer@16``:
 1,008 optimizer steps, what the NER step minimum gives this size). Writes
@@ -24,8 +26,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 import harness  # noqa: E402
 
-VARIANTS = {"library": ({}, False), "no_grouping": ({"group_by_length": False}, False),
-            "hf_head_init": ({}, True), "both": ({"group_by_length": False}, True)}
+# name -> (TrainConfig overrides, a patch of this process or None)
+VARIANTS = {"library": ({}, None), "no_grouping": ({"group_by_length": False}, None),
+            "hf_head_init": ({}, harness.patch_head_init), "both": ({"group_by_length": False}, harness.patch_head_init),
+            "mega4": ({}, lambda: harness.patch_mega_batch(4))}
 
 
 def run_one(variant: str, seed: int) -> dict:
@@ -41,8 +45,8 @@ def run_one(variant: str, seed: int) -> dict:
                                   max_length=128)
         return {"variant": variant, "seed": seed, "f1": ner.run_trainer(args, "lora")["metric"]}
     overrides, patch = VARIANTS[name]
-    if patch:
-        harness.patch_head_init()
+    if patch is not None:
+        patch()
     args = argparse.Namespace(train_size=2000, validation_size=1000, seed=seed)
     train, validation, test = ner.load_splits(args)
     cfg = TrainConfig(**{"epochs": epochs, "batch_size": 32, "learning_rate": 5e-4, "max_length": 128,
