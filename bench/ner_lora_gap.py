@@ -8,7 +8,8 @@ epochs, 10% warmup, no early stopping). ``library`` is nlptransfer as it is; ``n
 turns length-grouped batches off; ``hf_head_init`` initialises the head as Hugging Face's token
 classification head does (normal(0, 0.02), zero bias) by patching, without changing the library;
 ``mega4`` keeps length grouping but draws each group among 4 batches' sentences instead of up to
-50 (patched, too).
+50 (patched, too); ``epoch_norm`` keeps the groups but divides each step's loss by the training
+set's mean labelled words per batch instead of the step's own count (patched).
 ``trainer`` is the reference, bench/ner.py's run_ner.py recipe, run by this script in the same run.
 A variant ending ``@N`` trains N epochs instead of 3 on either side (``library@16,trainer@16``:
 1,008 optimizer steps, what the NER step minimum gives this size). Writes
@@ -29,7 +30,23 @@ import harness  # noqa: E402
 # name -> (TrainConfig overrides, a patch of this process or None)
 VARIANTS = {"library": ({}, None), "no_grouping": ({"group_by_length": False}, None),
             "hf_head_init": ({}, harness.patch_head_init), "both": ({"group_by_length": False}, harness.patch_head_init),
-            "mega4": ({}, lambda: harness.patch_mega_batch(4))}
+            "mega4": ({}, lambda: harness.patch_mega_batch(4)), "epoch_norm": ({}, "epoch_norm")}
+
+
+def patch_epoch_norm(per_batch: float) -> None:
+    """Each step's summed loss divided by a constant, the training set's labelled words per batch,
+    instead of by the step's own count: every word weighs the same over the epoch, whatever the
+    batch's length group (a probe, patched into the tagger in this process only)."""
+    import torch
+
+    from nlptransfer.estimators import tagging
+    from nlptransfer.training.losses import SummedCrossEntropy
+
+    class EpochNormalised(SummedCrossEntropy):
+        def weight(self, labels):
+            return torch.tensor(per_batch, device=labels.device)
+
+    tagging.SummedCrossEntropy = EpochNormalised
 
 
 def run_one(variant: str, seed: int) -> dict:
@@ -45,10 +62,12 @@ def run_one(variant: str, seed: int) -> dict:
                                   max_length=128)
         return {"variant": variant, "seed": seed, "f1": ner.run_trainer(args, "lora")["metric"]}
     overrides, patch = VARIANTS[name]
-    if patch is not None:
-        patch()
     args = argparse.Namespace(train_size=2000, validation_size=1000, seed=seed)
     train, validation, test = ner.load_splits(args)
+    if patch == "epoch_norm":
+        patch_epoch_norm(sum(map(len, train.words)) / -(-len(train.words) // 32))
+    elif patch is not None:
+        patch()
     cfg = TrainConfig(**{"epochs": epochs, "batch_size": 32, "learning_rate": 5e-4, "max_length": 128,
                          "early_stopping_patience": None, "progress": False, "seed": seed, **overrides})
     tagger = EntityTagger("minilm-l6", "lora", training=cfg, output_dir=tempfile.mkdtemp()).fit(train, validation)
