@@ -36,7 +36,9 @@ VARIANTS = {"library": ({}, None), "no_grouping": ({"group_by_length": False}, N
 def patch_epoch_norm(per_batch: float) -> None:
     """Each step's summed loss divided by a constant, the training set's labelled words per batch,
     instead of by the step's own count: every word weighs the same over the epoch, whatever the
-    batch's length group (a probe, patched into the tagger in this process only)."""
+    batch's length group (a probe, patched into the tagger in this process only). It assumes one
+    batch per optimizer step on one process, as this script's runs have; the loop sums the weight
+    over a step's micro-batches and processes."""
     import torch
 
     from nlptransfer.estimators import tagging
