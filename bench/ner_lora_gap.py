@@ -27,14 +27,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 import harness  # noqa: E402
 
-# name -> (TrainConfig overrides, a patch of this process or None)
-VARIANTS = {"library": ({}, None), "no_grouping": ({"group_by_length": False}, None),
-            "hf_head_init": ({}, harness.patch_head_init), "both": ({"group_by_length": False}, harness.patch_head_init),
-            "mega4": ({}, lambda: harness.patch_mega_batch(4)), "epoch_norm": ({}, "epoch_norm")}
+BATCH = 32
 
 
-def patch_epoch_norm(per_batch: float) -> None:
-    """Each step's summed loss divided by a constant, the training set's labelled words per batch,
+def patch_epoch_norm(train) -> None:
+    """Each step's summed loss divided by a constant, ``train``'s labelled words per batch,
     instead of by the step's own count: every word weighs the same over the epoch, whatever the
     batch's length group (a probe, patched into the tagger in this process only). It assumes one
     batch per optimizer step on one process, as this script's runs have; the loop sums the weight
@@ -48,7 +45,15 @@ def patch_epoch_norm(per_batch: float) -> None:
         def weight(self, labels):
             return torch.tensor(per_batch, device=labels.device)
 
+    per_batch = sum(map(len, train.words)) / -(-len(train.words) // BATCH)
     tagging.SummedCrossEntropy = EpochNormalised
+
+
+# name -> (TrainConfig overrides, a patch of this process given the training table, or None)
+VARIANTS = {"library": ({}, None), "no_grouping": ({"group_by_length": False}, None),
+            "hf_head_init": ({}, lambda _: harness.patch_head_init()),
+            "both": ({"group_by_length": False}, lambda _: harness.patch_head_init()),
+            "mega4": ({}, lambda _: harness.patch_mega_batch(4)), "epoch_norm": ({}, patch_epoch_norm)}
 
 
 def run_one(variant: str, seed: int) -> dict:
@@ -60,17 +65,15 @@ def run_one(variant: str, seed: int) -> dict:
     name, _, epochs = variant.partition("@")
     epochs = int(epochs or 3)
     if name == "trainer":  # the reference, in the same run: bench/ner.py's run_ner.py recipe
-        args = argparse.Namespace(train_size=2000, validation_size=1000, seed=seed, epochs=epochs, batch_size=32,
+        args = argparse.Namespace(train_size=2000, validation_size=1000, seed=seed, epochs=epochs, batch_size=BATCH,
                                   max_length=128)
         return {"variant": variant, "seed": seed, "f1": ner.run_trainer(args, "lora")["metric"]}
     overrides, patch = VARIANTS[name]
     args = argparse.Namespace(train_size=2000, validation_size=1000, seed=seed)
     train, validation, test = ner.load_splits(args)
-    if patch == "epoch_norm":
-        patch_epoch_norm(sum(map(len, train.words)) / -(-len(train.words) // 32))
-    elif patch is not None:
-        patch()
-    cfg = TrainConfig(**{"epochs": epochs, "batch_size": 32, "learning_rate": 5e-4, "max_length": 128,
+    if patch is not None:
+        patch(train)
+    cfg = TrainConfig(**{"epochs": epochs, "batch_size": BATCH, "learning_rate": 5e-4, "max_length": 128,
                          "early_stopping_patience": None, "progress": False, "seed": seed, **overrides})
     tagger = EntityTagger("minilm-l6", "lora", training=cfg, output_dir=tempfile.mkdtemp()).fit(train, validation)
     return {"variant": variant, "seed": seed, "f1": tagger.evaluate(test)["f1"], "train_s": tagger.train_seconds_,
