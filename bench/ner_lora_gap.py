@@ -8,8 +8,9 @@ epochs, 10% warmup, no early stopping). ``library`` is nlptransfer as it is; ``n
 turns length-grouped batches off; ``hf_head_init`` initialises the head as Hugging Face's token
 classification head does (normal(0, 0.02), zero bias) by patching, without changing the library;
 ``mega4`` keeps length grouping but draws each group among 4 batches' sentences instead of up to
-50 (patched, too); ``epoch_norm`` keeps the groups but divides each step's loss by the training
-set's mean labelled words per batch instead of the step's own count (patched).
+50 (patched, too). The ``epoch_norm`` probe of 2026-12-06 (each step's loss divided by the
+training set's mean labelled words per batch, not the step's own count) became the library's rule
+after commit aae9c6a: ``library`` rows before it divided by the step's own count.
 ``trainer`` is the reference, bench/ner.py's run_ner.py recipe, run by this script in the same run.
 A variant ending ``@N`` trains N epochs instead of 3 on either side (``library@16,trainer@16``:
 1,008 optimizer steps, what the NER step minimum gives this size). Writes
@@ -30,30 +31,11 @@ import harness  # noqa: E402
 BATCH = 32
 
 
-def patch_epoch_norm(train) -> None:
-    """Each step's summed loss divided by a constant, ``train``'s labelled words per batch,
-    instead of by the step's own count: every word weighs the same over the epoch, whatever the
-    batch's length group (a probe, patched into the tagger in this process only). It assumes one
-    batch per optimizer step on one process, as this script's runs have; the loop sums the weight
-    over a step's micro-batches and processes."""
-    import torch
-
-    from nlptransfer.estimators import tagging
-    from nlptransfer.training.losses import SummedCrossEntropy
-
-    class EpochNormalised(SummedCrossEntropy):
-        def weight(self, labels):
-            return torch.tensor(per_batch, device=labels.device)
-
-    per_batch = sum(map(len, train.words)) / -(-len(train.words) // BATCH)
-    tagging.SummedCrossEntropy = EpochNormalised
-
-
-# name -> (TrainConfig overrides, a patch of this process given the training table, or None)
+# name -> (TrainConfig overrides, a patch of this process, or None)
 VARIANTS = {"library": ({}, None), "no_grouping": ({"group_by_length": False}, None),
-            "hf_head_init": ({}, lambda _: harness.patch_head_init()),
-            "both": ({"group_by_length": False}, lambda _: harness.patch_head_init()),
-            "mega4": ({}, lambda _: harness.patch_mega_batch(4)), "epoch_norm": ({}, patch_epoch_norm)}
+            "hf_head_init": ({}, harness.patch_head_init),
+            "both": ({"group_by_length": False}, harness.patch_head_init),
+            "mega4": ({}, lambda: harness.patch_mega_batch(4))}
 
 
 def run_one(variant: str, seed: int) -> dict:
@@ -69,10 +51,9 @@ def run_one(variant: str, seed: int) -> dict:
                                   max_length=128)
         return {"variant": variant, "seed": seed, "f1": ner.run_trainer(args, "lora")["metric"]}
     overrides, patch = VARIANTS[name]
-    args = argparse.Namespace(train_size=2000, validation_size=1000, seed=seed)
-    train, validation, test = ner.load_splits(args)
     if patch is not None:
-        patch(train)
+        patch()
+    train, validation, test = ner.load_splits(argparse.Namespace(train_size=2000, validation_size=1000, seed=seed))
     cfg = TrainConfig(**{"epochs": epochs, "batch_size": BATCH, "learning_rate": 5e-4, "max_length": 128,
                          "early_stopping_patience": None, "progress": False, "seed": seed, **overrides})
     tagger = EntityTagger("minilm-l6", "lora", training=cfg, output_dir=tempfile.mkdtemp()).fit(train, validation)

@@ -1,8 +1,8 @@
 """The one training loop, on Accelerate.
 
 Explicit by design (no Trainer, no callbacks): AdamW without decay on biases and norms, linear
-warmup then decay, gradient accumulation over windows of micro-batches normalised by the labelled
-weight of the whole optimizer step, clipping before each step, early stopping on a validation
+warmup then decay, gradient accumulation over windows of micro-batches, every step normalised by
+the labelled weight of a mean step (``step_weight``), clipping before each step, early stopping on a validation
 score with the best weights restored (and their keys checked).
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ from .optimizer import describe_rates, optimizer_groups
 from .tracking import MetricsLog
 from .unfreezing import GradualUnfreezing
 
-__all__ = ["TrainResult", "train_model", "data_fingerprint"]
+__all__ = ["TrainResult", "train_model", "data_fingerprint", "step_weight"]
 
 
 @dataclass
@@ -107,6 +107,20 @@ def _windows(batches, size: int):
         yield window
 
 
+def step_weight(loader, loss_fn, steps: int) -> float:
+    """The labelled weight (``loss_fn.weight``) of an epoch's batches over its optimizer steps.
+
+    Why not each step's own weight, as transformers' Trainer does with ``num_items_in_batch``:
+    length-grouped NER batches hold from 32 to 1,371 labelled words (CoNLL, 2,000 sentences), so
+    dividing each by its own count gave a word in a batch of short sentences 40 times the weight of
+    one in a batch of long ones, and cost LoRA 1.6 F1 points (BENCHMARKS.md). One pass of the unprepared
+    loader (padding only; the masked-LM collator masks by its own per-batch seed) gives the whole
+    training set on every process, so no process waits for another.
+    """
+    total = sum(float(loss_fn.weight(batch["labels"])) for batch in loader)
+    return max(total / steps, 1e-12)
+
+
 def _train(result, model, train_set, collate, config, learning_rate, accelerator, loss_fn, validate, score_name,
            description, run_dir, identity, batch_size, accumulation, gradual) -> TrainResult:
     # The sampler's generator is re-seeded each epoch (seed + epoch): the order depends only on the
@@ -142,6 +156,10 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
         accelerator.print(unfreezing.plan())
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * updates) * processes,
                                                 updates * processes)
+    # Each step's summed loss is divided by the labelled weight of a mean step, the same for every
+    # step, so that every labelled token (example, class weight) moves the weights alike wherever it
+    # falls, and the split over micro-batches and processes does not matter.
+    scale = accumulation * processes / step_weight(loader, loss_fn, per_epoch)  # backward divides by k again
     wrapped, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     trainable = [p for p in wrapped.parameters() if p.requires_grad]
     names = {n for n, p in model.named_parameters() if p.requires_grad}
@@ -189,12 +207,8 @@ def _train(result, model, train_set, collate, config, learning_rate, accelerator
         bar = tqdm(total=len(loader), initial=skip, desc=f"{description} epoch {epoch + 1}/{epochs}",
                    disable=not (config.progress and accelerator.is_local_main_process), leave=False)
         for window in _windows(epoch_loader, accumulation):
-            # Normalise by the labelled weight of the whole step, on every process, known before the
-            # first backward; this is why the window is fetched whole (as transformers' Trainer
-            # does for num_items_in_batch) instead of deciding per batch with accelerator.accumulate.
-            local = sum(loss_fn.weight(b["labels"]) for b in window)
-            total = accelerator.reduce(local.reshape(1), "sum").clamp(min=1e-12)
-            scale = accelerator.gradient_accumulation_steps * processes / total
+            # The window is fetched whole (instead of deciding per batch with accelerator.accumulate)
+            # so that its last micro-batch, the one that synchronises, is known in advance.
             for i, batch in enumerate(window):
                 last = i == len(window) - 1
                 accelerator.gradient_state._set_sync_gradients(last)  # what the prepared optimizer steps on

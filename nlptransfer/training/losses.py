@@ -1,10 +1,11 @@
 """Losses as sums with the weight they are normalised by.
 
-The loop divides the summed loss of every micro-batch by the total weight of the whole optimizer
-step (all micro-batches of the accumulation window, on all processes), so k micro-batches on N
-processes make exactly the update of one batch k x N times larger. A per-micro-batch mean would
-not: an NER micro-batch with 40 labelled tokens would weigh as much as one with 400, and a
-class-weighted mean would divide by one micro-batch's weight sum.
+The loop divides the summed loss of every micro-batch by the mean weight of an optimizer step over
+the epoch (``training.loop.step_weight``), the same for every step, so k micro-batches on N
+processes make exactly the update of one batch k x N times larger, and every labelled token weighs
+alike whichever batch it is in. A per-micro-batch mean would not: an NER micro-batch with 40
+labelled tokens would weigh as much as one with 400, and a class-weighted mean would divide by one
+micro-batch's weight sum.
 """
 from __future__ import annotations
 

@@ -26,10 +26,10 @@ TAGS = [[1, 2, 0], [1, 0, 0, 3, 0, 5, 0, 1, 2, 0], [0], [5], [1, 2, 0, 0, 5, 0, 
         [5]]
 
 
-def _config(batch_size, accumulate, **extra):
+def _config(batch_size, accumulate, group_by_length=False, **extra):
     return TrainConfig(epochs=1, batch_size=batch_size, gradient_accumulation_steps=accumulate, warmup_ratio=0.0,
-                       group_by_length=False, progress=False, seed=0, early_stopping_patience=None, dropout=0.0,
-                       max_grad_norm=1e9, **extra)  # no clipping: it would hide a wrongly scaled gradient
+                       group_by_length=group_by_length, progress=False, seed=0, early_stopping_patience=None,
+                       dropout=0.0, max_grad_norm=1e9, **extra)  # no clipping: it would hide a wrongly scaled gradient
 
 
 def _fresh(model, n_labels, cfg, pooling=None):
@@ -68,6 +68,33 @@ def test_split_batches_make_the_update_of_one_batch(task, tiny_models, plain_sgd
     assert updates[0].abs().max() > 1e-4
     for other in updates[1:]:
         torch.testing.assert_close(other, updates[0], rtol=1e-3, atol=1e-8)
+
+
+def test_every_labelled_word_weighs_alike_in_every_step(tiny_models, monkeypatch):
+    """Length-grouped NER batches: the 4 longest sentences (28 labelled words) make one step, the
+    4 shortest (4) the other. Each step's gradient is its summed loss over the mean step's weight,
+    so the two steps' gradients add up to twice the gradient of one batch of all 8; dividing each
+    step by its own weight (4 vs 28) would weigh a short sentence's word 7 times as much."""
+    grads = []
+
+    class Recording(torch.optim.SGD):  # lr 0: the weights stay put, each step's gradient is kept
+        def step(self, closure=None):
+            grads.append(torch.cat([p.grad.flatten().clone() for g in self.param_groups for p in g["params"]]))
+
+    monkeypatch.setattr(torch.optim, "AdamW", lambda groups: Recording([{**g, "lr": 0.0} for g in groups], lr=0.0))
+    by_layout = {}
+    for batch_size in (8, 4):
+        cfg = _config(batch_size, 1, group_by_length=True)
+        built = _fresh(tiny_models["bert"], 7, cfg, pooling="none")
+        data = encode_words(built.tokenizer, SENTENCES, 64, 4, TAGS)
+        grads.clear()
+        train_model(built.net, data, tag_collator(built.tokenizer), config=cfg, learning_rate=1e-2,
+                    loss_fn=SummedCrossEntropy(), accelerator=Accelerator(cpu=True))
+        by_layout[batch_size] = list(grads)
+    (whole,), (long, short) = by_layout[8], by_layout[4]
+    assert whole.abs().max() > 1e-4
+    torch.testing.assert_close(long + short, 2 * whole, rtol=1e-4, atol=1e-7)
+    assert (long - short).abs().max() > 0.1 * whole.abs().max()  # two different batches, not one twice
 
 
 def test_early_stopping_restores_the_best_epoch(tiny_models):
