@@ -113,7 +113,8 @@ def _no_dropout_copy(folder, target):
 def test_two_process_accumulation_equals_one_process_batch(task, tiny_models, assets, tmp_path):
     """2 processes x batch 2 x accumulation 2 make the updates of 1 process x batch 8, launched
     through the shipped CPU accelerate config file. NER: sentences of different lengths, so each
-    update must be normalised by the labelled tokens of the whole step, across processes."""
+    process must normalise by the same weight (a mean step's labelled tokens, over all processes'
+    data), not by its own share."""
     import pandas as pd
     from safetensors.torch import load_file
 
