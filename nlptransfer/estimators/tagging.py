@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..config import RunConfig
-from ..data.tag_schemes import lenient_iob2
+from ..data.tag_schemes import best_valid_tags
 from ..data.splits import TaggedSplits, read_tagged_splits
 from ..data.tagged_table import TaggedTable
 from ..data.word_windows import encode_tagged, sentence_logits, tag_collator
@@ -34,13 +34,14 @@ __all__ = ["decode_tags", "entity_scorer", "fit_tagging", "predict_word_logits",
 
 
 def decode_tags(logits_per_sentence: list[torch.Tensor], tags: list[str]):
-    """Argmax tags per word, with I-X that continues no X read as B-X (the usual lenient decode),
-    and each word's probability of its tag."""
+    """Per sentence the most probable valid IOB2 tags (``best_valid_tags``), and each word's
+    probability of its tag."""
     out_tags, out_scores = [], []
     for logits in logits_per_sentence:
-        proba = torch.softmax(logits, -1)
-        out_tags.append(lenient_iob2([tags[i] for i in proba.argmax(-1).tolist()]))
-        out_scores.append(proba.max(-1).values.numpy())
+        log_proba = torch.log_softmax(logits.float(), -1)
+        ids = best_valid_tags(log_proba.numpy(), tags)
+        out_tags.append([tags[i] for i in ids])
+        out_scores.append(log_proba.exp().numpy()[np.arange(len(ids)), ids])
     return out_tags, out_scores
 
 
