@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.tag_schemes import lenient_iob2
+from ..data.tag_schemes import best_valid_tags, lenient_iob2
 
 __all__ = ["TfidfClassifier", "FeatureTagger", "save_classic", "load_classic", "is_classic", "classic_parameters",
            "CLASSIC_FILES"]
@@ -144,8 +144,9 @@ class FeatureTagger:
         return self
 
     def predict_tags(self, sentences) -> list[list[str]]:
-        flat = list(self.model_.predict(self._x(sentences))) if sentences else []
-        return [lenient_iob2(tags) for tags in _split(flat, [len(s) for s in sentences])]
+        """The most probable valid IOB2 tags per sentence, as the transformer taggers decode."""
+        return [[self.classes_[i] for i in best_valid_tags(lp, self.classes_)]
+                for lp in self.word_log_proba(sentences, self.classes_)]
 
     def word_log_proba(self, sentences, classes: list[str]) -> list[np.ndarray]:
         """Per sentence a (words, classes) array of log-probabilities, columns in ``classes`` order."""
