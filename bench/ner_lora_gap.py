@@ -10,7 +10,10 @@ classification head does (normal(0, 0.02), zero bias) by patching, without chang
 ``mega4`` keeps length grouping but draws each group among 4 batches' sentences instead of up to
 50 (patched, too). The ``epoch_norm`` probe of 2026-12-06 (each step's loss divided by the
 training set's mean labelled words per batch, not the step's own count) became the library's rule
-after commit aae9c6a: ``library`` rows before it divided by the step's own count.
+after commit aae9c6a: ``library`` rows before it divided by the step's own count. Our rows'
+``f1`` is the library's decode (since 72c536e the most probable valid IOB2 sequence); they also
+carry the same model's F1 under the raw argmax (``f1_raw_decode``, what the recipe scores) and
+under the argmax with orphan I-X read as B-X (``f1_lenient_decode``, the library's decode before).
 ``trainer`` is the reference, bench/ner.py's run_ner.py recipe, run by this script in the same run.
 A variant ending ``@N`` trains N epochs instead of 3 on either side (``library@16,trainer@16``:
 1,008 optimizer steps, what the NER step minimum gives this size). Writes

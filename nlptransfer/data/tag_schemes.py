@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["TagError", "Where", "detect_scheme", "to_iob2", "convert_all", "split_tag", "lenient_iob2", "best_valid_tags"]
+__all__ = ["TagError", "Where", "detect_scheme", "to_iob2", "convert_all", "split_tag", "lenient_iob2",
+           "best_valid_tags"]
 
 PREFIXES = {"B", "I", "E", "S", "L", "U"}  # L/U: BILOU's names for BIOES's E/S
 

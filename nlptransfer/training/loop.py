@@ -2,8 +2,8 @@
 
 Explicit by design (no Trainer, no callbacks): AdamW without decay on biases and norms, linear
 warmup then decay, gradient accumulation over windows of micro-batches, every step normalised by
-the labelled weight of a mean step (``step_weight``), clipping before each step, early stopping on a validation
-score with the best weights restored (and their keys checked).
+the labelled weight of a mean step (``step_weight``), clipping before each step, early stopping on
+a validation score with the best weights restored (and their keys checked).
 """
 from __future__ import annotations
 
@@ -113,9 +113,9 @@ def step_weight(loader, loss_fn, steps: int) -> float:
     Why not each step's own weight, as transformers' Trainer does with ``num_items_in_batch``:
     length-grouped NER batches hold from 32 to 1,371 labelled words (CoNLL, 2,000 sentences), so
     dividing each by its own count gave a word in a batch of short sentences 40 times the weight of
-    one in a batch of long ones, and cost LoRA 1.6 F1 points (BENCHMARKS.md). One pass of the unprepared
-    loader (padding only; the masked-LM collator masks by its own per-batch seed) gives the whole
-    training set on every process, so no process waits for another.
+    one in a batch of long ones, and cost LoRA 1.6 F1 points (BENCHMARKS.md). One pass of the
+    unprepared loader (padding only; the masked-LM collator masks by its own per-batch seed) gives
+    the whole training set on every process, so no process waits for another.
     """
     total = sum(float(loss_fn.weight(batch["labels"])) for batch in loader)
     return max(total / steps, 1e-12)

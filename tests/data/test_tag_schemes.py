@@ -71,8 +71,8 @@ def test_best_valid_tags_is_the_most_probable_valid_sequence():
             lp = np.log(rng.dirichlet(np.ones(len(TAGS)) * 0.3, size=n) + 1e-12)
             best = best_valid_tags(lp, TAGS)
             # brute force over every sequence: the decode is valid and no valid one scores higher
-            scores = {seq: sum(lp[t, j] for t, j in enumerate(seq)) for seq in itertools.product(range(len(TAGS)), repeat=n)
-                      if _valid([TAGS[j] for j in seq])}
+            scores = {seq: sum(lp[t, j] for t, j in enumerate(seq))
+                      for seq in itertools.product(range(len(TAGS)), repeat=n) if _valid([TAGS[j] for j in seq])}
             assert _valid([TAGS[i] for i in best])
             assert np.isclose(sum(lp[t, j] for t, j in enumerate(best)), max(scores.values()))
             if _valid([TAGS[j] for j in lp.argmax(1)]):
