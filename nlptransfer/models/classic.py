@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.tag_schemes import best_valid_tags, lenient_iob2
+from ..data.tag_schemes import best_valid_tags
 
 __all__ = ["TfidfClassifier", "FeatureTagger", "save_classic", "load_classic", "is_classic", "classic_parameters",
            "CLASSIC_FILES"]
@@ -28,10 +28,11 @@ CLASSIC_FILES = ("classic.json", "classic.safetensors")
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
 
 
-def _choose_c(make, fit_x, fit_y, val_x, val_y, score) -> float:
-    if val_x is None:
+def _choose_c(make, fit_x, fit_y, score=None) -> float:
+    """The C of ``C_GRID`` whose fitted model ``score(model)`` rates best on validation (3.0 without)."""
+    if score is None:
         return 3.0
-    return max(C_GRID, key=lambda c: score(val_y, make(c).fit(fit_x, fit_y).predict(val_x)))
+    return max(C_GRID, key=lambda c: score(make(c).fit(fit_x, fit_y)))
 
 
 class TfidfClassifier:
@@ -62,8 +63,8 @@ class TfidfClassifier:
         self.vectorizer_ = self._vectorizer()
         x = self.vectorizer_.fit_transform(texts)
         vx = self.vectorizer_.transform(val_texts) if val_texts is not None else None
-        macro = lambda y, p: f1_score(y, p, average="macro", zero_division=0)  # noqa: E731
-        self.c_ = _choose_c(self._model, x, labels, vx, val_labels, macro)
+        macro = lambda model: f1_score(val_labels, model.predict(vx), average="macro", zero_division=0)  # noqa: E731
+        self.c_ = _choose_c(self._model, x, labels, macro if vx is not None else None)
         self.model_ = self._model(self.c_).fit(x, labels)
         self.classes_ = [str(c) for c in self.model_.classes_]
         return self
@@ -134,11 +135,13 @@ class FeatureTagger:
         vx = self._x(val_sentences) if val_sentences is not None else None
         lengths = [len(s) for s in val_sentences] if val_sentences is not None else []
 
-        def entity_f1(true_flat, pred_flat):
-            pred = _split(list(pred_flat), lengths)
-            return f1_score(val_tags, [lenient_iob2(p) for p in pred], mode="strict", scheme=IOB2)  # the harness's F1
+        def entity_f1(model) -> float:  # the harness's F1, on the tags predict_tags would give
+            classes = [str(c) for c in model.classes_]
+            pred = [[classes[i] for i in best_valid_tags(lp, classes)]
+                    for lp in _split(model.predict_log_proba(vx), lengths)]
+            return f1_score(val_tags, pred, mode="strict", scheme=IOB2)
 
-        self.c_ = _choose_c(self._model, x, y, vx, None, lambda _, p: entity_f1(None, p))
+        self.c_ = _choose_c(self._model, x, y, entity_f1 if vx is not None else None)
         self.model_ = self._model(self.c_).fit(x, y)
         self.classes_ = [str(c) for c in self.model_.classes_]
         return self

@@ -70,6 +70,7 @@ def ner_probe(sentence_lengths: list[int], tags: list[list[str]], seed: int) -> 
     """A probe over word features (rows in sentence and word order) scored by entity F1."""
     from sklearn.linear_model import LogisticRegression
 
+    from ..data.tag_schemes import best_valid_tags
     from ..evaluation.metrics import entity_metrics
 
     starts = np.concatenate([[0], np.cumsum(sentence_lengths)])
@@ -84,19 +85,14 @@ def ner_probe(sentence_lengths: list[int], tags: list[list[str]], seed: int) -> 
             fit = np.setdiff1d(np.arange(len(sentence_lengths)), held)
             model = LogisticRegression(C=0.1, max_iter=1000, random_state=seed).fit(features[rows(fit)],
                                                                                    flat[rows(fit)])
-            predicted = model.predict(features[rows(held)])
+            log_proba, classes = model.predict_log_proba(features[rows(held)]), [str(c) for c in model.classes_]
             cut = np.cumsum([sentence_lengths[s] for s in held])[:-1]
-            guessed = [list(p) for p in np.split(predicted, cut)]
-            scores.append(entity_metrics([tags[s] for s in held], _lenient(guessed))["f1"])
+            guessed = [[classes[i] for i in best_valid_tags(lp, classes)] for lp in np.split(log_proba, cut)]
+            scores.append(entity_metrics([tags[s] for s in held], guessed)["f1"])
         return float(np.mean(scores)), float(np.std(scores))
 
     return probe
 
-
-def _lenient(sentences: list[list[str]]) -> list[list[str]]:
-    from ..data.tag_schemes import lenient_iob2
-
-    return [lenient_iob2(s) for s in sentences]
 
 
 def ner_classic_bar(words: list[list[str]], tags: list[list[str]], seed: int) -> tuple[float, float]:
