@@ -93,8 +93,9 @@ def to_iob2(tags: list[str], scheme: str, where: Where, *, repair: bool = False,
 
 
 def lenient_iob2(tags: list[str]) -> list[str]:
-    """Predicted tags made valid IOB2: an I-X that continues no X entity is read as B-X (the usual
-    lenient decode of word-by-word predictions)."""
+    """Tags made valid IOB2: an I-X that continues no X entity is read as B-X (the usual lenient
+    read of word-by-word predictions). A sequence is valid IOB2 exactly when this leaves it as it
+    is. The taggers decode with ``best_valid_tags`` instead, which scores better (BENCHMARKS.md)."""
     out = []
     for tag in tags:
         if tag.startswith("I-") and (out[-1] if out else "O")[2:] != tag[2:]:
