@@ -6,13 +6,14 @@ silently as zero (simpletransformers #714, Ludwig #2307).
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["TagError", "Where", "detect_scheme", "to_iob2", "convert_all", "split_tag", "lenient_iob2",
-           "best_valid_tags"]
+           "best_valid_tags", "valid_tag_sequences"]
 
 PREFIXES = {"B", "I", "E", "S", "L", "U"}  # L/U: BILOU's names for BIOES's E/S
 
@@ -131,11 +132,7 @@ def best_valid_tags(log_proba, tags: list[str]) -> list[int]:
     lp = np.asarray(log_proba, dtype=np.float64)
     if len(lp) == 0:
         return []
-    kinds = [t[2:] if t[:2] in ("B-", "I-") else None for t in tags]
-    inside = np.array([t.startswith("I-") for t in tags])
-    # allowed[i, j]: tag j may follow tag i
-    allowed = np.array([[not inside[j] or kinds[i] == kinds[j] for j in range(len(tags))] for i in range(len(tags))])
-    penalty = np.where(allowed, 0.0, -np.inf)
+    penalty, inside = _transitions(tuple(tags))
     score = np.where(inside, -np.inf, lp[0])
     back = np.zeros(lp.shape, dtype=np.int64)
     for t in range(1, len(lp)):
@@ -146,3 +143,18 @@ def best_valid_tags(log_proba, tags: list[str]) -> list[int]:
     for t in range(len(lp) - 1, 0, -1):
         path.append(int(back[t, path[-1]]))
     return path[::-1]
+
+
+def valid_tag_sequences(log_probas, tags: list[str]) -> list[list[str]]:
+    """``best_valid_tags`` of each sentence's (words, tags) log-probabilities, as tag names."""
+    return [[tags[i] for i in best_valid_tags(lp, tags)] for lp in log_probas]
+
+
+@functools.lru_cache(maxsize=16)
+def _transitions(tags: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(penalty[i, j]: 0 where tag j may follow tag i, else -inf; which tags are I-X), built once
+    per tag set rather than once per sentence."""
+    kinds = [t[2:] if t[:2] in ("B-", "I-") else None for t in tags]
+    inside = np.array([t.startswith("I-") for t in tags])
+    allowed = np.array([[not inside[j] or kinds[i] == kinds[j] for j in range(len(tags))] for i in range(len(tags))])
+    return np.where(allowed, 0.0, -np.inf), inside

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.tag_schemes import best_valid_tags
+from ..data.tag_schemes import valid_tag_sequences
 
 __all__ = ["TfidfClassifier", "FeatureTagger", "save_classic", "load_classic", "is_classic", "classic_parameters",
            "CLASSIC_FILES"]
@@ -136,9 +136,7 @@ class FeatureTagger:
         lengths = [len(s) for s in val_sentences] if val_sentences is not None else []
 
         def entity_f1(model) -> float:  # the harness's F1, on the tags predict_tags would give
-            classes = [str(c) for c in model.classes_]
-            pred = [[classes[i] for i in best_valid_tags(lp, classes)]
-                    for lp in _split(model.predict_log_proba(vx), lengths)]
+            pred = valid_tag_sequences(_split(model.predict_log_proba(vx), lengths), [str(c) for c in model.classes_])
             return f1_score(val_tags, pred, mode="strict", scheme=IOB2)
 
         self.c_ = _choose_c(self._model, x, y, entity_f1 if vx is not None else None)
@@ -148,8 +146,7 @@ class FeatureTagger:
 
     def predict_tags(self, sentences) -> list[list[str]]:
         """The most probable valid IOB2 tags per sentence, as the transformer taggers decode."""
-        return [[self.classes_[i] for i in best_valid_tags(lp, self.classes_)]
-                for lp in self.word_log_proba(sentences, self.classes_)]
+        return valid_tag_sequences(self.word_log_proba(sentences, self.classes_), self.classes_)
 
     def word_log_proba(self, sentences, classes: list[str]) -> list[np.ndarray]:
         """Per sentence a (words, classes) array of log-probabilities, columns in ``classes`` order."""

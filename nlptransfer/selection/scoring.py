@@ -70,7 +70,7 @@ def ner_probe(sentence_lengths: list[int], tags: list[list[str]], seed: int) -> 
     """A probe over word features (rows in sentence and word order) scored by entity F1."""
     from sklearn.linear_model import LogisticRegression
 
-    from ..data.tag_schemes import best_valid_tags
+    from ..data.tag_schemes import valid_tag_sequences
     from ..evaluation.metrics import entity_metrics
 
     starts = np.concatenate([[0], np.cumsum(sentence_lengths)])
@@ -87,12 +87,11 @@ def ner_probe(sentence_lengths: list[int], tags: list[list[str]], seed: int) -> 
                                                                                    flat[rows(fit)])
             log_proba, classes = model.predict_log_proba(features[rows(held)]), [str(c) for c in model.classes_]
             cut = np.cumsum([sentence_lengths[s] for s in held])[:-1]
-            guessed = [[classes[i] for i in best_valid_tags(lp, classes)] for lp in np.split(log_proba, cut)]
+            guessed = valid_tag_sequences(np.split(log_proba, cut), classes)
             scores.append(entity_metrics([tags[s] for s in held], guessed)["f1"])
         return float(np.mean(scores)), float(np.std(scores))
 
     return probe
-
 
 
 def ner_classic_bar(words: list[list[str]], tags: list[list[str]], seed: int) -> tuple[float, float]:

@@ -1,8 +1,7 @@
-import pytest
-
 import itertools
 
 import numpy as np
+import pytest
 
 from nlptransfer.data.tag_schemes import (TagError, Where, best_valid_tags, convert_all, detect_scheme,
                                           lenient_iob2, to_iob2)
