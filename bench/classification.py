@@ -43,6 +43,8 @@ def run_ours(args, strategy):
 
     if args.mega_batch:  # a probe, not a library option: length groups drawn from fewer texts
         harness.patch_mega_batch(args.mega_batch)
+    for probe in filter(None, (args.probes or "").split(",")):  # the Trainer's model, piece by piece
+        {"hf_head_init": harness.patch_head_init, "pooler": harness.patch_pooler}[probe]()
     train, validation, test = load_splits(args.dataset, args.train_size, args.seed)
     task = "spam" if args.dataset == "sms_spam" else "sentiment"
     from nlptransfer.config import load_run_config, read_config_values
@@ -116,12 +118,15 @@ def main():
                                    "pooling=cls,group_by_length=false (the results file is named after them)")
     ap.add_argument("--mega-batch", type=int, help="length-grouped batches drawn among this many batches' texts "
                                                     "(transformers' default: up to 50)")
+    ap.add_argument("--probes", help="nlptransfer patched toward the Trainer's model in this process: hf_head_init "
+                                     "(normal(0, 0.02) head), pooler ([CLS] through the pretrained pooler)")
     args = ap.parse_args()
     if not (SHARED / args.dataset).exists():
         raise SystemExit(f"{SHARED / args.dataset} not found: this benchmark reads ../shared/data.")
     runners = {side: {"nlptransfer": run_ours, "trainer": run_trainer}[side] for side in args.sides.split(",")}
     name = args.dataset + ("-" + args.ours.replace("=", "_").replace(",", "-") if args.ours else "") + \
-        (f"-mega{args.mega_batch}" if args.mega_batch else "")
+        (f"-mega{args.mega_batch}" if args.mega_batch else "") + \
+        ("-" + args.probes.replace(",", "-") if args.probes else "")
     harness.main(args, runners, name, PRIMARY[args.dataset],
                  lambda a: min(a.train_size or 10**9, TRAIN_ROWS[a.dataset]))
 

@@ -99,6 +99,30 @@ def patch_mega_batch(batches: int) -> None:
                                                             mega_batch_mult=batches)
 
 
+def patch_pooler() -> None:
+    """The sentence vector of AutoModelForSequenceClassification for BERT-family checkpoints: [CLS]
+    through the checkpoint's pretrained pooler (dense + tanh), trained with the rest, by patching the
+    library in this process only (it loads BERT without the pooler and pools the mean itself)."""
+    import dataclasses
+
+    from nlptransfer.models import architectures, task_model
+
+    architectures.ARCHITECTURES["bert"] = dataclasses.replace(architectures.ARCHITECTURES["bert"], load_kwargs={})
+
+    def features(self, input_ids, attention_mask):
+        return self.backbone(input_ids=input_ids, attention_mask=attention_mask).pooler_output
+
+    original = task_model.apply_strategy
+
+    def apply_strategy(net, plan, arch, model_type, config):
+        original(net, plan, arch, model_type, config)
+        if plan.name == "full":
+            net.backbone.pooler.requires_grad_(True)
+
+    task_model.TaskModel.features = features
+    task_model.apply_strategy = apply_strategy
+
+
 def parser(doc: str) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train-size", type=int, default=2000, help="sampled training examples (0: all)")
