@@ -53,7 +53,7 @@ def run_trainer(args, strategy):
     import numpy as np
     from datasets import Dataset
     from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
-                              Trainer)
+                              Trainer, set_seed)
 
     from nlptransfer.models.pretrained import resolve
     from nlptransfer.evaluation.metrics import entity_metrics
@@ -63,6 +63,7 @@ def run_trainer(args, strategy):
     tags = tag_order(train.tags)
     path = resolve("minilm-l6")
     tok = AutoTokenizer.from_pretrained(path)
+    set_seed(args.seed)  # before the head exists, as run_ner.py does (the Trainer seeds only when built)
     model = AutoModelForTokenClassification.from_pretrained(path, num_labels=len(tags))
     if strategy == "frozen":
         model.base_model.requires_grad_(False)
