@@ -131,7 +131,8 @@ def main():
     runners = {side: {"nlptransfer": run_ours, "trainer": run_trainer}[side] for side in args.sides.split(",")}
     name = args.dataset + ("-" + args.ours.replace("=", "_").replace(",", "-") if args.ours else "") + \
         (f"-mega{args.mega_batch}" if args.mega_batch else "") + \
-        ("-" + args.probes.replace(",", "-") if args.probes else "")
+        ("-" + args.probes.replace(",", "-") if args.probes else "") + \
+        ("-" + args.sides.replace(",", "-") if args.sides != "nlptransfer,trainer" else "")  # one side: its own file
     harness.main(args, runners, name, PRIMARY[args.dataset],
                  lambda a: min(a.train_size or 10**9, TRAIN_ROWS[a.dataset]))
 
