@@ -83,7 +83,8 @@ def run_one(variant: str, seed: int) -> dict:
     f1_at = lambda t: float(f1_score(truth, p_spam >= t))  # noqa: E731
     return {"variant": variant, "seed": seed, "f1_tuned": f1_at(clf.threshold_), "f1_at_0.5": f1_at(0.5),
             "threshold": clf.threshold_, "epochs_run": len(clf.history_), "train_s": clf.train_seconds_,
-            "best_epoch": int(np.argmax([h["validation_score"] for h in clf.history_]) + 1)}
+            "best_epoch": int(np.argmax([h["validation_score"] for h in clf.history_]) + 1),
+            "wrong": np.flatnonzero((p_spam >= clf.threshold_) != truth).tolist()}
 
 
 def patch_select_logloss() -> None:
@@ -135,7 +136,7 @@ def run_reference(variant: str, seed: int, data: dict, test, truth) -> dict:
     seconds = time.perf_counter() - started
     f1 = float(f1_score(truth, p_spam >= 0.5))
     return {"variant": variant, "seed": seed, "f1_tuned": f1, "f1_at_0.5": f1, "threshold": 0.5, "epochs_run": 0,
-            "train_s": seconds, "best_epoch": 0}
+            "train_s": seconds, "best_epoch": 0, "wrong": np.flatnonzero((p_spam >= 0.5) != truth).tolist()}
 
 
 def main() -> None:
@@ -148,6 +149,32 @@ def main() -> None:
         cell = lambda k: f"{np.mean([r[k] for r in group]):.3f} ± {np.std([r[k] for r in group], ddof=1):.3f}"  # noqa: E731
         print(f"| {variant} | {cell('f1_tuned')} | {cell('f1_at_0.5')} | {cell('threshold')} | "
               f"{np.mean([r['epochs_run'] for r in group]):.1f} | {np.mean([r['train_s'] for r in group]):.0f} |")
+    print_shared_errors([r for r in rows if "wrong" in r])
+
+
+def print_shared_errors(rows: list[dict]) -> None:
+    """Which test messages every run gets wrong: a floor under any method's errors on this sample
+    (the rows' ``wrong`` lists: test row numbers misclassified at the threshold used)."""
+    import pandas as pd
+
+    from nlptransfer.samples import sms_spam
+
+    if not rows:
+        return
+    test = pd.read_csv(sms_spam()["test"])
+    counts = np.bincount([i for r in rows for i in r["wrong"]], minlength=len(test))
+    print(f"\nTest messages misclassified by every one of the {len(rows)} runs above, then by at least half:")
+    for floor in (len(rows), -(-len(rows) // 2)):
+        hit = np.flatnonzero(counts >= floor)
+        spam = int((test["label"].iloc[hit] == "spam").sum())
+        print(f"  >= {floor} runs: {len(hit)} messages ({spam} spam missed, {len(hit) - spam} ham flagged)")
+    for i in np.flatnonzero(counts >= -(-len(rows) // 2)):
+        print(f"  row {i} [{test['label'].iloc[i]}, wrong in {counts[i]}]: {test['text'].iloc[i][:110]!r}")
+    spam_total = int((test["label"] == "spam").sum())
+    for variant in dict.fromkeys(r["variant"] for r in rows):
+        wrong = [set(r["wrong"]) for r in rows if r["variant"] == variant]
+        print(f"  {variant}: wrong per run {[len(w) for w in wrong]}, in every seed {len(set.intersection(*wrong))}, "
+              f"in any seed {len(set.union(*wrong))} (test: {len(test)} messages, {spam_total} spam)")
 
 
 if __name__ == "__main__":
