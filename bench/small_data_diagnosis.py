@@ -163,12 +163,13 @@ def print_shared_errors(rows: list[dict]) -> None:
         return
     test = pd.read_csv(sms_spam()["test"])
     counts = np.bincount([i for r in rows for i in r["wrong"]], minlength=len(test))
+    half = -(-len(rows) // 2)
     print(f"\nTest messages misclassified by every one of the {len(rows)} runs above, then by at least half:")
-    for floor in (len(rows), -(-len(rows) // 2)):
+    for floor in (len(rows), half):
         hit = np.flatnonzero(counts >= floor)
         spam = int((test["label"].iloc[hit] == "spam").sum())
         print(f"  >= {floor} runs: {len(hit)} messages ({spam} spam missed, {len(hit) - spam} ham flagged)")
-    for i in np.flatnonzero(counts >= -(-len(rows) // 2)):
+    for i in np.flatnonzero(counts >= half):
         print(f"  row {i} [{test['label'].iloc[i]}, wrong in {counts[i]}]: {test['text'].iloc[i][:110]!r}")
     spam_total = int((test["label"] == "spam").sum())
     for variant in dict.fromkeys(r["variant"] for r in rows):
