@@ -1,7 +1,7 @@
 """What the textbook's techniques add over plain full fine-tuning, on Rotten Tomatoes (or CoNLL-2003) at small sizes.
 
     python bench/techniques.py [--dataset rt|conll] [--sizes 100,400,1600] [--seeds 3] [--dapt-texts 2000]
-        [--parts A,T,B,C,S,M,L] [--long-steps 1000] [--strategies full,partial,gradual] [--model minilm-l6]
+        [--parts A,T,B,C,F,S,M,L] [--long-steps 1000] [--strategies full,partial,gradual] [--model minilm-l6]
         [--out DIR] [--results STEM]
 
 Four ``nlptransfer.compare`` runs on identical splits (same train subsets per size and seed, the
@@ -12,6 +12,9 @@ same test set), minilm-l6 (or ``--model``), default training options (epochs cho
   B  full with layerwise_lr_decay=0.9 (row "full+lld");
   C  full on the model adapted first on IMDB's unlabelled training reviews (``nlptransfer adapt``;
      the same domain, movie reviews; row "full+dapt": domain-adaptive pretraining; Rotten Tomatoes only);
+  F  frozen on the model and on the IMDB-adapted model of part C (rows "frozen", "frozen+dapt"):
+     whether adaptation helps the features when the backbone is not fine-tuned afterwards
+     (bench/adaptation_probe.py found that it helps a linear probe; not in the default parts).
   S  T with the adaptation cut to ``--short-adapt-epochs`` passes (row "full+adaptN"): whether the
      length of task-adaptive pretraining decides its sign (not in the default parts).
   M  full for as many epochs (and as much patience) as the data-sized rule gives ``gradual``, whose
@@ -66,8 +69,8 @@ def main() -> None:
                                       "a new stem keeps an earlier file of the same day apart")
     args = ap.parse_args()
     parts = set(args.parts.split(",")) | {"A"}
-    if "C" in parts and args.dataset != "rt":
-        ap.error("part C adapts on IMDB reviews, the domain of Rotten Tomatoes: use it with --dataset rt only.")
+    if parts & {"C", "F"} and args.dataset != "rt":
+        ap.error("parts C and F adapt on IMDB reviews, the domain of Rotten Tomatoes: use it with --dataset rt only.")
     task = DATASETS[args.dataset][0]
 
     from nlptransfer import TrainConfig, adapt, compare
@@ -117,21 +120,26 @@ def main() -> None:
                 compare(task, train, validation, test, models=[args.model], strategies=["full"],
                         output_dir=str(folders[size]), training=matched, **{**common, "train_fractions": [fraction]})
     dapt = out / f"{args.model}-imdb"
+    if parts & {"C", "F"} and not (dapt / "adaptation.json").exists():
+        reviews = pd.read_csv(DATA / "imdb" / "train.csv.gz")["text"].sample(n=args.dapt_texts, random_state=0)
+        adapt(args.model, reviews.tolist(), dapt, training=TrainConfig(epochs=1, progress=False), overwrite=True)
     if "C" in parts:
-        if not (dapt / "adaptation.json").exists():
-            reviews = pd.read_csv(DATA / "imdb" / "train.csv.gz")["text"].sample(n=args.dapt_texts, random_state=0)
-            adapt(args.model, reviews.tolist(), dapt, training=TrainConfig(epochs=1, progress=False), overwrite=True)
         compare(task, train, validation, test, models=[str(dapt)], strategies=["full"],
                 output_dir=str(out / "C"), training=base, **common)
+    if "F" in parts:
+        compare(task, train, validation, test, models=[args.model, str(dapt)], strategies=["frozen"],
+                output_dir=str(out / "F"), training=base, **common)
 
     runs = []
     for part, rename in (("A", {}), ("B", {"full": "full+lld"}), ("C", {"full": "full+dapt"}),
-                         ("S", {"full+adapt": f"full+adapt{args.short_adapt_epochs}"})):
+                         ("S", {"full+adapt": f"full+adapt{args.short_adapt_epochs}"}), ("F", {})):
         if part not in parts:
             continue
         wanted = json.loads((out / part / "compare.json").read_text())["runs"]
         for run in load_runs(out / part, {**wanted, **task_adapted} if part == "A" else wanted):
             run["strategy"] = rename.get(run["strategy"], run["strategy"])
+            if part == "F" and run["model"] == str(dapt):
+                run["strategy"] += "+dapt"
             run["model"] = args.model if run["model"] != "classic" else "classic"
             runs.append(run)
     long_row = f"full+steps{args.long_steps}"
@@ -149,11 +157,11 @@ def main() -> None:
         at_length = summarize([{**r, "strategy": r["strategy"].replace(f"+steps{args.long_steps}", "")} for r in runs
                                if r["strategy"] in (long_row, f"full+lld+steps{args.long_steps}")], task)
         rows += [{"kind": "gain_at_long_steps", **g, "steps": args.long_steps} for g in at_length["versus_plain"]]
-    if "C" in parts:
+    if parts & {"C", "F"}:
         rows.append({"kind": "dapt", **json.loads((dapt / "adaptation.json").read_text())})
     stem = args.results or f"techniques-{args.dataset}"
     report = harness.save_results(stem, rows, ("kind", "model", "strategy", "fraction"))
-    dapt_note = f"; DAPT on {args.dapt_texts} IMDB train reviews" if "C" in parts else ""
+    dapt_note = f"; DAPT on {args.dapt_texts} IMDB train reviews" if parts & {"C", "F"} else ""
     report.update(dataset=args.dataset, subsets=f"train sizes {args.sizes} of {n_train}; validation 300 (seed 0); "
                                                 f"test complete{dapt_note}",
                   seeds=args.seeds, parts=sorted(parts), wall_seconds=round(time.perf_counter() - started))
