@@ -7,7 +7,8 @@ decoder whose LM head is pretrained (smollm2-135m: causal LM, its own objective)
         [--imdb-texts 250] [--sizes 100,400,1600] [--seeds 0,1,2] [--out DIR]
 
 - adaptations (``nlptransfer.adapt``, one epoch, the library's defaults, the same texts for every model):
-  ``imdb``: ``--imdb-texts`` IMDB training reviews (seed 0; movie reviews, Rotten Tomatoes' domain);
+  ``imdb``: ``--imdb-texts`` IMDB training reviews (seed 0; movie reviews, Rotten Tomatoes' domain;
+  rows and folders ``imdbN``; with 2000, the adaptation bench/techniques.py's part C makes);
   ``task``: the 1,600 Rotten Tomatoes training sentences of seed 0 (task-adaptive; the probes of
   seeds 1 and 2 train on other sentences of the same set).
 - features: every version of every model embeds the same sentences; mean and last-token pooling of
@@ -93,10 +94,11 @@ def main() -> None:
     for model in args.models.split(","):
         for adaptation in args.adaptations.split(","):
             checkpoint, record = model, {}
+            corpus, adaptation = adaptation, f"imdb{args.imdb_texts}" if adaptation == "imdb" else adaptation
             if adaptation != "none":
                 folder = out / f"{model}-{adaptation}"
                 if not (folder / "adaptation.json").exists():
-                    adapt(model, corpora[adaptation](), folder, training=TrainConfig(epochs=1, progress=False),
+                    adapt(model, corpora[corpus](), folder, training=TrainConfig(epochs=1, progress=False),
                           overwrite=True)
                 checkpoint, record = str(folder), json.loads((folder / "adaptation.json").read_text())
                 rows.append({"kind": "adaptation", "model": model, "adaptation": adaptation,
