@@ -123,24 +123,28 @@ def main() -> None:
                     base.early_stopping_patience, per_epoch), layerwise_lr_decay=0.9 if part == "BL" else None)
                 compare(task, train, validation, test, models=[args.model], strategies=["full"],
                         output_dir=str(folders[size]), training=matched, **{**common, "train_fractions": [fraction]})
-    dapt = out / f"{args.model}-imdb"
+    # Adapted models and their runs are kept apart by corpus size (2,000 reviews: no suffix, as before).
+    tag = "" if args.dapt_texts == 2000 else str(args.dapt_texts)
+    folder_of = {"C": f"C{tag}", "F": f"F{tag}"}
+    dapt = out / f"{args.model}-imdb{tag}"
     if parts & {"C", "F"} and not (dapt / "adaptation.json").exists():
         reviews = pd.read_csv(DATA / "imdb" / "train.csv.gz")["text"].sample(n=args.dapt_texts, random_state=0)
         adapt(args.model, reviews.tolist(), dapt, training=TrainConfig(epochs=1, progress=False), overwrite=True)
     if "C" in parts:
         compare(task, train, validation, test, models=[str(dapt)], strategies=["full"],
-                output_dir=str(out / "C"), training=base, **common)
+                output_dir=str(out / folder_of["C"]), training=base, **common)
     if "F" in parts:
         compare(task, train, validation, test, models=[args.model, str(dapt)], strategies=["frozen"],
-                output_dir=str(out / "F"), training=base, **common)
+                output_dir=str(out / folder_of["F"]), training=base, **common)
 
     runs = []
     for part, rename in (("A", {}), ("B", {"full": "full+lld"}), ("C", {"full": "full+dapt"}),
                          ("S", {"full+adapt": f"full+adapt{args.short_adapt_epochs}"}), ("F", {})):
         if part not in parts:
             continue
-        wanted = json.loads((out / part / "compare.json").read_text())["runs"]
-        for run in load_runs(out / part, {**wanted, **task_adapted} if part == "A" else wanted):
+        folder = out / folder_of.get(part, part)
+        wanted = json.loads((folder / "compare.json").read_text())["runs"]
+        for run in load_runs(folder, {**wanted, **task_adapted} if part == "A" else wanted):
             run["strategy"] = rename.get(run["strategy"], run["strategy"])
             if part == "F" and run["model"] == str(dapt):
                 run["strategy"] += "+dapt"
