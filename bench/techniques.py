@@ -58,9 +58,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="100,400,1600")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--dapt-texts", type=int, default=2000)
-    ap.add_argument("--parts", default="A,T,B,C", help="which of the compare runs below (A is always run, "
-                                                       "except for F alone: the "
-                                                       "reference and the split files)")
+    ap.add_argument("--parts", default="A,T,B,C", help="which of the compare runs below (A, the reference and "
+                                                       "the split files, is always run, except for F alone)")
     ap.add_argument("--strategies", default="full,partial,gradual", help="part A's strategies (full is needed: "
                                                                            "the reference)")
     ap.add_argument("--short-adapt-epochs", type=int, default=20, help="part S: adapt_epochs")
@@ -71,9 +70,10 @@ def main() -> None:
     args = ap.parse_args()
     # A holds the reference and the split files; F alone compares frozen with frozen and needs neither
     # (so a checkpoint too slow to fine-tune on this CPU can still be measured).
-    parts = set(args.parts.split(",")) | ({"A"} if args.parts != "F" else set())
+    parts = set(args.parts.split(","))
+    parts |= {"A"} if parts != {"F"} else set()
     if parts & {"C", "F"} and args.dataset != "rt":
-        ap.error("parts C and F adapt on IMDB reviews, the domain of Rotten Tomatoes: use it with --dataset rt only.")
+        ap.error("parts C and F adapt on IMDB reviews, the domain of Rotten Tomatoes: use them with --dataset rt only.")
     task = DATASETS[args.dataset][0]
 
     from nlptransfer import TrainConfig, adapt, compare
