@@ -42,7 +42,9 @@ def embed(checkpoint: str, texts: list[str]) -> dict[str, np.ndarray]:
     from nlptransfer.data.batching import encode_texts, text_collator
     from nlptransfer.models.task_model import build_task_model, pool
 
-    built = build_task_model(checkpoint, 2, "frozen", TrainConfig(), pooling="none")
+    # "full" builds the plain backbone: the frozen strategy's unit_features would normalise every token
+    # before pooling here (pooling="none"), where the frozen head normalises the pooled vector.
+    built = build_task_model(checkpoint, 2, "full", TrainConfig(), pooling="none")
     data = encode_texts(built.tokenizer, texts, 128)
     collate = text_collator(built.tokenizer)
     order = np.argsort([len(data[i]["input_ids"]) for i in range(len(data))], kind="stable")
