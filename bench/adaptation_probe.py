@@ -61,9 +61,9 @@ def embed(checkpoint: str, texts: list[str]) -> dict[str, np.ndarray]:
 
 
 def probe(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> dict:
-    fit = lambda c: LogisticRegression(C=c, max_iter=5000).fit(x["train"], y["train"])  # noqa: E731
-    c = max(GRID, key=lambda c: f1_score(y["validation"], fit(c).predict(x["validation"]), average="macro"))
-    predicted = fit(c).predict(x["test"])
+    fits = {c: LogisticRegression(C=c, max_iter=5000).fit(x["train"], y["train"]) for c in GRID}
+    c = max(GRID, key=lambda c: f1_score(y["validation"], fits[c].predict(x["validation"]), average="macro"))
+    predicted = fits[c].predict(x["test"])
     return {"C": c, "macro_f1": float(f1_score(y["test"], predicted, average="macro")),
             "accuracy": float(accuracy_score(y["test"], predicted))}
 
@@ -90,12 +90,14 @@ def main() -> None:
     texts = train.loc[pool_rows, "text"].tolist() + validation["text"].tolist() + test["text"].tolist()
     corpora = {"imdb": lambda: pd.read_csv(harness.SHARED / "imdb" / "train.csv.gz")["text"].sample(
                    n=args.imdb_texts, random_state=0).tolist(),
-               "task": lambda: samples[0]["text"].tolist() if 0 in samples else train.sample(
-                   n=max(sizes), random_state=0)["text"].tolist()}
+               "task": lambda: train.sample(n=max(sizes), random_state=0)["text"].tolist()}  # seed 0's sample
+    at = {row: i for i, row in enumerate(pool_rows)}
+    n_pool, n_val = len(pool_rows), len(validation)
+    y_eval = {"validation": validation["label"].to_numpy(), "test": test["label"].to_numpy()}
     rows = []
     for model in args.models.split(","):
         for adaptation in args.adaptations.split(","):
-            checkpoint, record = model, {}
+            checkpoint = model
             corpus, adaptation = adaptation, f"imdb{args.imdb_texts}" if adaptation == "imdb" else adaptation
             if adaptation != "none":
                 folder = out / f"{model}-{adaptation}"
@@ -107,23 +109,21 @@ def main() -> None:
                              **{k: record[k] for k in ("objective", "optimizer_steps", "train_texts", "train_windows",
                                                        "held_out_loss_before", "held_out_loss_after", "seconds")}})
                 print(rows[-1], flush=True)
+            # the cache keeps the training rows it embedded: other --sizes/--seeds embed anew
             cache = out / f"features-{model}-{adaptation}.npz"
-            if not cache.exists():
+            features = dict(np.load(cache)) if cache.exists() else {}
+            if not np.array_equal(features.get("rows", []), pool_rows):
                 started = time.perf_counter()
-                features = embed(checkpoint, texts)
+                features = {**embed(checkpoint, texts), "rows": np.asarray(pool_rows)}
                 np.savez(cache, seconds=time.perf_counter() - started, **features)
-            features = dict(np.load(cache))
-            at = {row: i for i, row in enumerate(pool_rows)}
-            n_val = len(validation)
             for pooling in ("mean", "last"):
                 f = features[pooling]
-                x_val, x_test = f[len(pool_rows):len(pool_rows) + n_val], f[len(pool_rows) + n_val:]
+                x_eval = {"validation": f[n_pool:n_pool + n_val], "test": f[n_pool + n_val:]}
                 for seed in seeds:
                     for size in sizes:
                         part = samples[seed].iloc[:size]
-                        x = {"train": f[[at[i] for i in part.index]], "validation": x_val, "test": x_test}
-                        y = {"train": part["label"].to_numpy(), "validation": validation["label"].to_numpy(),
-                             "test": test["label"].to_numpy()}
+                        x = {"train": f[[at[i] for i in part.index]], **x_eval}
+                        y = {"train": part["label"].to_numpy(), **y_eval}
                         rows.append({"kind": "probe", "model": model, "adaptation": adaptation, "pooling": pooling,
                                      "size": size, "seed": seed, **probe(x, y)})
                 print(model, adaptation, pooling, [round(r["macro_f1"], 3) for r in rows[-len(seeds) * len(sizes):]],
