@@ -165,7 +165,7 @@ def ranker_child(job_path: str) -> None:
         data = Dataset.from_dict({"tokens": [r["tokens"] for r in job["rows"]],
                                   "ner_tags": [[tags.index(t) for t in r["tags"]] for r in job["rows"]]})
         columns = {"text_column": "tokens", "label_column": "ner_tags",
-                   "label_map": {i: t for i, t in enumerate(tags)}}
+                   "label_map": {t: i for i, t in enumerate(tags)}}  # name -> id, as it maps them
     else:
         data = Dataset.from_dict({"text": [r["text"] for r in job["rows"]], "label": [r["label"] for r in job["rows"]]})
         columns = {"text_column": "text", "label_column": "label"}
