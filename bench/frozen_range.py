@@ -45,8 +45,8 @@ def main() -> None:
                    "measured_in": source, "inside": low <= measured[c.model] <= high,
                    "above_by": measured[c.model] - high}
             rows.append(row)
-            print(f"{dataset} {c.model}: predicted {low:.3f}-{high:.3f}, measured {measured[c.model]:.3f}"
-                  f" ({'inside' if row['inside'] else f'{100 * row['above_by']:+.1f} points from the top'})",
+            where = "inside" if row["inside"] else f"{100 * row['above_by']:+.1f} points from the top"
+            print(f"{dataset} {c.model}: predicted {low:.3f}-{high:.3f}, measured {measured[c.model]:.3f} ({where})",
                   flush=True)
     harness.save_results("frozen-range", rows, ("dataset", "model"))
 
