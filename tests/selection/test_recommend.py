@@ -32,6 +32,7 @@ def test_every_checkpoint_and_strategy_is_ranked_and_written(sentiment, tiny_mod
     for c in result.candidates:
         assert c.seconds > 0 and c.memory_mb > 0
         assert (c.steps == 0) == (c.strategy == "frozen")
+        assert (c.predicted[1] is not None) == (c.strategy == "frozen")  # text classification: frozen's range
     for model in models:  # costs follow what trains: a constant or mixed-up cost fails here
         cost = {c.strategy: c for c in result.candidates if c.model == model}
         assert cost["full"].seconds > cost["frozen"].seconds  # hundreds of steps against one read
@@ -150,6 +151,9 @@ def test_ner_probes_words_and_scores_entities(tiny_models, assets, tmp_path, mon
     full = next(c for c in result.candidates if c.strategy == "full")
     per_epoch = -(-result.data["train"] // 16)  # priced as fit trains: NER's minimum, not the classifiers'
     assert full.epochs == -(-80 // per_epoch) and full.steps == per_epoch * full.epochs >= 80
+    frozen = next(c for c in result.candidates if c.strategy == "frozen")
+    # a floor, not a range: the NER probe sees a quarter-size sample (frozen scored above its old top)
+    assert frozen.predicted == (pytest.approx(max(0.0, row["last"]["probe"] - row["last"]["probe_spread"])), None)
 
 
 @pytest.mark.parametrize("kwargs, words", [
