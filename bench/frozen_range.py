@@ -45,7 +45,8 @@ def main() -> None:
                    "measured_in": source, "inside": low <= measured[c.model] <= high,
                    "above_by": measured[c.model] - high}
             rows.append(row)
-            where = "inside" if row["inside"] else f"{100 * row['above_by']:+.1f} points from the top"
+            where = ("inside" if row["inside"] else f"{100 * row['above_by']:.1f} points above the top"
+                     if row["above_by"] > 0 else f"{100 * (low - row['measured']):.1f} points below the bottom")
             print(f"{dataset} {c.model}: predicted {low:.3f}-{high:.3f}, measured {measured[c.model]:.3f} ({where})",
                   flush=True)
     harness.save_results("frozen-range", rows, ("dataset", "model"))
