@@ -65,7 +65,7 @@ def recommend(task: str, train, validation=None, *, models=("minilm-l6",), strat
         for name in names:
             cost = measure_cost(model, name, data.num_labels, batch, data.n_train, data.n_validation, config,
                                 accelerator, pooling=built_pooling, length_scale=length_scale)
-            predicted = _predicted(name, scores, ranged=data.unit == "texts")
+            predicted = _predicted(name, scores, ranged=kind.classification)
             candidates.append(Candidate(model, name, predicted, cost.seconds, cost.memory_mb,
                                         cost.memory_measured, cost.steps, cost.epochs))
             accelerator.print(f"recommend: {model} {name}: about {cost.seconds:.0f} s to train, "
