@@ -8,8 +8,14 @@ for classification; 500 validation rows (SST-2 and IMDB: drawn from the rest of 
 sets: their validation split); the test split (IMDB and CoNLL: 1,000 rows of it). Then:
 
 1. **Ground truth**: ``nlptransfer.compare`` of the checkpoints x strategies (+ the classic
-   baseline), ``--seeds`` training seeds on the same subset, default training options. Resumable:
-   a finished run in out/ranking/<dataset>/compare is reused.
+   baseline), default training options, on the same subset for each training seed (``--seeds 3``:
+   seeds 0, 1, 2; ``--only-seeds 1,2``: those only). Seed S trains with
+   ``TrainConfig(seed=42 + S)``, as seed S of a ``compare(seeds=...)`` does. Each seed has its own
+   compare folder, out/ranking/<dataset>/compare-seed<S>, so two seeds can run side by side in two
+   processes (after the rankings below are kept); a finished run there is reused.
+   ``--earlier FILE``: the per-cell scores of seeds 0..n-1 from that results file's row for the
+   dataset (rows written before per-seed folders, one list per cell) join the seeds run here; the
+   row records both, with the earlier row's commit.
 2. **recommend** on the same train and validation, same checkpoints and strategies, timed.
 3. **transformer-ranker** 0.2.0 (PyPI, in bench/.venv, torch 2.13.0 first) on the sample
    recommend embeds (all 1,000 texts; CoNLL: the same 250 sentences), its defaults (H-score,
@@ -19,7 +25,8 @@ Reported per dataset: Kendall's tau between each predicted checkpoint ranking an
 (each checkpoint's mean test score under full fine-tuning, the quantity transferability estimates
 are built to predict), tau of recommend's checkpoint x strategy table against the measured grid,
 the regret (best measured mean, classic included, minus the mean of recommend's choice) and
-recommend's seconds as a share of the compare's (the sum of its runs' wall seconds).
+recommend's seconds as a share of one seed's compare (the sum of its runs' wall seconds, averaged
+over the seeds run here).
 Writes bench/results/ranking-<date>.json and prints a table.
 
 Set-up of the peer's environment: bench/.venv/bin/pip install transformer-ranker==0.2.0 (after
@@ -94,26 +101,40 @@ def prepare(dataset: str) -> dict[str, Path]:
     return paths
 
 
-def ground_truth(dataset: str, paths: dict, models, strategies, seeds: int) -> dict:
-    from nlptransfer import compare
+def ground_truth(dataset: str, paths: dict, models, strategies, seeds: list[int], earlier: dict | None) -> dict:
+    from nlptransfer import TrainConfig, compare
     from nlptransfer.comparison.summary import load_runs
     from nlptransfer.task_types import TASK_TYPES
 
-    task = TASKS[dataset]
-    out = OUT / dataset / "compare"
-    compare(task, str(paths["train"]), str(paths["validation"]), str(paths["test"]), models=list(models),
-            strategies=list(strategies), seeds=seeds, output_dir=str(out))
-    wanted = json.loads((out / "compare.json").read_text())["runs"]
+    task, runs = TASKS[dataset], []
+    for seed in seeds:
+        out = OUT / dataset / f"compare-seed{seed}"
+        compare(task, str(paths["train"]), str(paths["validation"]), str(paths["test"]), models=list(models),
+                strategies=list(strategies), seeds=1, training=TrainConfig(seed=TrainConfig().seed + seed),
+                output_dir=str(out))
+        runs += load_runs(out, json.loads((out / "compare.json").read_text())["runs"])
     metric = TASK_TYPES[task].primary_metric
-    runs = load_runs(out, wanted)
-    scores: dict[str, list[float]] = {}
+    scores: dict[str, list[float]] = {k: list(v) for k, v in (earlier or {}).get("n_seeds", {}).items()}
     seconds: dict[str, list[float]] = {}
     for run in runs:
         scores.setdefault(f"{run['model']}/{run['strategy']}", []).append(run["metrics"][metric])
         seconds.setdefault(f"{run['model']}/{run['strategy']}", []).append(run["train_seconds"])
     return {"metric": metric, "scores": scores, "mean": {k: float(np.mean(v)) for k, v in scores.items()},
             "train_seconds": {k: float(np.mean(v)) for k, v in seconds.items()},
-            "compare_seconds": sum(run["wall_seconds"] for run in runs)}
+            "compare_seconds": sum(run["wall_seconds"] for run in runs) / len(seeds)}
+
+
+def earlier_row(path: str | None, dataset: str, seeds: list[int]) -> dict | None:
+    """The dataset's row of an earlier results file, whose per-cell lists are seeds 0..n-1."""
+    if path is None:
+        return None
+    row = next((r for r in json.loads(Path(path).read_text())["rows"] if r["dataset"] == dataset), None)
+    if row is None:
+        raise SystemExit(f"{path} has no row for {dataset}")
+    had = range(max(len(v) for v in row["n_seeds"].values()))
+    if set(had) & set(seeds):
+        raise SystemExit(f"{path} already holds seeds {list(had)} of {dataset}; run other seeds with --seeds")
+    return {"file": path, "seeds": list(had), "commit": row["commit"], "n_seeds": row["n_seeds"]}
 
 
 def ours(dataset: str, paths: dict, models, strategies) -> dict:
@@ -189,7 +210,7 @@ def tau(predicted: dict[str, float], measured: dict[str, float]) -> float:
     return float(kendalltau([predicted[k] for k in keys], [measured[k] for k in keys]).statistic)
 
 
-def evaluate(dataset: str, truth: dict, mine: dict, theirs: dict) -> dict:
+def evaluate(dataset: str, truth: dict, mine: dict, theirs: dict, seeds: list[int], earlier: dict | None) -> dict:
     mean = truth["mean"]
     full = {m.split("/")[0]: v for m, v in mean.items() if m.endswith("/full")}
     grid = {k: v for k, v in mean.items() if not k.startswith("classic/")}
@@ -206,7 +227,9 @@ def evaluate(dataset: str, truth: dict, mine: dict, theirs: dict) -> dict:
                                   for k, v in theirs.items()}},
            "tau_grid": tau(ranks, grid), "recommend_seconds": mine["seconds"],
            "ranker_seconds": {k: v["seconds"] for k, v in theirs.items()},
+           # one seed's compare (the mean over the seeds run here): the share of a 3-seed compare is a third
            "compare_seconds": truth["compare_seconds"], "time_share": mine["seconds"] / truth["compare_seconds"],
+           "seeds_run": seeds, "earlier_seeds": {k: v for k, v in (earlier or {}).items() if k != "n_seeds"},
            # the cost model's upper bound (planned epochs) against the training seconds measured
            "train_seconds": {k: {"predicted": predicted_seconds.get(k), "measured": v}
                              for k, v in truth["train_seconds"].items()},
@@ -231,7 +254,7 @@ def markdown(row: dict) -> str:
                                                                       for k, v in row["tau_checkpoints"].items()),
               f"seconds: recommend {row['recommend_seconds']:.0f}, transformer-ranker "
               + ", ".join(f"{k} {v:.0f}" for k, v in row["ranker_seconds"].items())
-              + f", compare {row['compare_seconds']:.0f} (recommend = {100 * row['time_share']:.1f}%)"]
+              + f", one seed's compare {row['compare_seconds']:.0f} (recommend = {100 * row['time_share']:.1f}%)"]
     return "\n".join(lines)
 
 
@@ -247,12 +270,15 @@ def main() -> None:
     ap.add_argument("--datasets", default="sms_spam,sst2,rotten_tomatoes,imdb,conll2003")
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--strategies", default="frozen,lora,full,contrastive", help="contrastive: not for NER")
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
+    ap.add_argument("--only-seeds", help="these seeds instead, such as 1,2")
+    ap.add_argument("--earlier", help="a results file whose rows hold seeds 0..n-1 (see above)")
     ap.add_argument("--ranker-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.ranker_child:
         return ranker_child(args.ranker_child)
     models, rows = args.models.split(","), []
+    seeds = [int(s) for s in args.only_seeds.split(",")] if args.only_seeds else list(range(args.seeds))
     for dataset in args.datasets.split(","):
         strategies = [s for s in args.strategies.split(",") if not (dataset == "conll2003" and s == "contrastive")]
         paths = prepare(dataset)
@@ -260,8 +286,9 @@ def main() -> None:
         key = [models, strategies]
         mine = _kept(OUT / dataset / "recommend-result.json", key, lambda: ours(dataset, paths, models, strategies))
         theirs = _kept(OUT / dataset / "ranker-result.json", key[:1], lambda: transformer_ranker(dataset, paths, models))
-        truth = ground_truth(dataset, paths, models, strategies, args.seeds)
-        rows.append(evaluate(dataset, truth, mine, theirs))
+        earlier = earlier_row(args.earlier, dataset, seeds)
+        truth = ground_truth(dataset, paths, models, strategies, seeds, earlier)
+        rows.append(evaluate(dataset, truth, mine, theirs, seeds, earlier))
         report = harness.save_results("ranking", rows, ("dataset",))
         print(markdown(rows[-1]), flush=True)
     print(f"wrote {len(report['rows'])} rows")
