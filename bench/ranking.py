@@ -12,7 +12,10 @@ sets: their validation split); the test split (IMDB and CoNLL: 1,000 rows of it)
    seeds 0, 1, 2; ``--only-seeds 1,2``: those only). Seed S trains with
    ``TrainConfig(seed=42 + S)``, as seed S of a ``compare(seeds=...)`` does. Each seed has its own
    compare folder, out/ranking/<dataset>/compare-seed<S>, so two seeds can run side by side in two
-   processes (after the rankings below are kept); a finished run there is reused.
+   processes (after the rankings below are kept); a finished run there is reused. Each finished
+   run's result.json is also kept, with its commit, under bench/results/ranking-runs/<dataset>/
+   seed<S>/ and restored from there, so a seed can be finished by a later session (out/ is not
+   kept between sessions); a kept run is reused only where its fingerprint still matches.
    ``--earlier FILE``: the per-cell scores of seeds 0..n-1 from that results file's row for the
    dataset (rows written before per-seed folders, one list per cell) join the seeds run here; the
    row records both, with the earlier row's commit.
@@ -49,6 +52,7 @@ import harness
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "data"
 OUT = HERE.parent / "out" / "ranking"
+KEPT = HERE / "results" / "ranking-runs"  # <dataset>/seed<S>/<run>.json, committed
 TASKS = {"sms_spam": "spam", "sst2": "sentiment", "rotten_tomatoes": "sentiment", "imdb": "sentiment",
          "conll2003": "ner"}
 MODELS = ("minilm-l6", "mpnet-base", "smollm2-135m")
@@ -108,10 +112,15 @@ def ground_truth(dataset: str, paths: dict, models, strategies, seeds: list[int]
 
     task, runs = TASKS[dataset], []
     for seed in seeds:
-        out = OUT / dataset / f"compare-seed{seed}"
-        compare(task, str(paths["train"]), str(paths["validation"]), str(paths["test"]), models=list(models),
-                strategies=list(strategies), seeds=1, training=TrainConfig(seed=TrainConfig().seed + seed),
-                output_dir=str(out))
+        out, kept = OUT / dataset / f"compare-seed{seed}", KEPT / dataset / f"seed{seed}"
+        _keep(out, kept)  # what an interrupted run finished
+        _restore(kept, out)
+        try:
+            compare(task, str(paths["train"]), str(paths["validation"]), str(paths["test"]), models=list(models),
+                    strategies=list(strategies), seeds=1, training=TrainConfig(seed=TrainConfig().seed + seed),
+                    output_dir=str(out))
+        finally:
+            _keep(out, kept)
         runs += load_runs(out, json.loads((out / "compare.json").read_text())["runs"])
     metric = TASK_TYPES[task].primary_metric
     scores: dict[str, list[float]] = {k: list(v) for k, v in (earlier or {}).get("n_seeds", {}).items()}
@@ -121,7 +130,28 @@ def ground_truth(dataset: str, paths: dict, models, strategies, seeds: list[int]
         seconds.setdefault(f"{run['model']}/{run['strategy']}", []).append(run["train_seconds"])
     return {"metric": metric, "scores": scores, "mean": {k: float(np.mean(v)) for k, v in scores.items()},
             "train_seconds": {k: float(np.mean(v)) for k, v in seconds.items()},
-            "compare_seconds": sum(run["wall_seconds"] for run in runs) / len(seeds)}
+            "compare_seconds": sum(run["wall_seconds"] for run in runs) / len(seeds),
+            "run_commits": sorted({run.get("commit") or harness.git_commit() for run in runs})}
+
+
+def _keep(out: Path, kept: Path) -> None:
+    """Each finished run's result.json, with the commit it ran at, into bench/results: out/ does not
+    outlive a session, and one seed of IMDB takes longer than one."""
+    for result in sorted((out / "runs").glob("*/result.json")):
+        run, target = json.loads(result.read_text()), kept / f"{result.parent.name}.json"
+        if not target.exists() or json.loads(target.read_text())["fingerprint"] != run["fingerprint"]:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps({**run, "commit": run.get("commit") or harness.git_commit()}, indent=1))
+
+
+def _restore(kept: Path, out: Path) -> None:
+    """Kept results back into the compare folder, where compare reuses those whose job (data,
+    options, seed and paths: the fingerprint) is unchanged; it reruns the others."""
+    for path in sorted(kept.glob("*.json")):
+        target = out / "runs" / path.stem / "result.json"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(path.read_text())
 
 
 def earlier_row(path: str | None, dataset: str, seeds: list[int]) -> dict | None:
@@ -229,7 +259,7 @@ def evaluate(dataset: str, truth: dict, mine: dict, theirs: dict, seeds: list[in
            "ranker_seconds": {k: v["seconds"] for k, v in theirs.items()},
            # one seed's compare (the mean over the seeds run here): the share of a 3-seed compare is a third
            "compare_seconds": truth["compare_seconds"], "time_share": mine["seconds"] / truth["compare_seconds"],
-           "seeds_run": seeds, "earlier_seeds": {k: v for k, v in (earlier or {}).items() if k != "n_seeds"},
+           "seeds_run": seeds, "run_commits": truth["run_commits"], "earlier_seeds": {k: v for k, v in (earlier or {}).items() if k != "n_seeds"},
            # the cost model's upper bound (planned epochs) against the training seconds measured
            "train_seconds": {k: {"predicted": predicted_seconds.get(k), "measured": v}
                              for k, v in truth["train_seconds"].items()},
