@@ -47,30 +47,11 @@ def layers_of(model: str, sample, config, accelerator, cache: Path) -> list[np.n
 
 
 def probe(features: np.ndarray, sample, unit: bool, c: float, seed: int) -> float:
-    """nlptransfer.selection.scoring.ner_probe with the feature scaling and C as parameters. A copy,
-    not a call: the library's probe fixes C = 0.1 and 1,000 iterations, too few for C = 100 (its
-    raw C = 0.1 scores here equal recommend's, e.g. 0.621 and 0.702 at the layers it probed)."""
-    from sklearn.linear_model import LogisticRegression
+    """The library's probe under another recipe (3,000 iterations: C = 100 needs more than its 1,000)."""
+    from nlptransfer.selection.scoring import ner_probe
 
-    from nlptransfer.data.tag_schemes import valid_tag_sequences
-    from nlptransfer.evaluation.metrics import entity_metrics
-    from nlptransfer.selection.scoring import _sentence_folds
-
-    if unit:
-        features = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
     lengths = [len(s) for s in sample.words]
-    starts = np.concatenate([[0], np.cumsum(lengths)])
-    flat = np.asarray([t for s in sample.sentence_tags for t in s], dtype=object)
-    rows = lambda ss: np.concatenate([np.arange(starts[s], starts[s + 1]) for s in ss])  # noqa: E731
-    scores = []
-    for held in _sentence_folds(len(lengths), seed):
-        fit = np.setdiff1d(np.arange(len(lengths)), held)
-        model = LogisticRegression(C=c, max_iter=3000, random_state=seed).fit(features[rows(fit)], flat[rows(fit)])
-        log_proba = model.predict_log_proba(features[rows(held)])
-        guessed = valid_tag_sequences(np.split(log_proba, np.cumsum([lengths[s] for s in held])[:-1]),
-                                      [str(c) for c in model.classes_])
-        scores.append(entity_metrics([sample.sentence_tags[s] for s in held], guessed)["f1"])
-    return float(np.mean(scores))
+    return ner_probe(lengths, sample.sentence_tags, seed, c=c, unit_length=unit, max_iter=3000)(features)[0]
 
 
 def main() -> None:
@@ -90,7 +71,7 @@ def main() -> None:
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     measured = {}
-    for result in (DATA / "compare" / "runs").glob("*/result.json"):
+    for result in (DATA / "compare-seed0" / "runs").glob("*/result.json"):
         job = json.loads((result.parent / "job.json").read_text())
         measured[f"{job['model']}/{job['strategy']}"] = json.loads(result.read_text())["metrics"]["f1"]
     rows = []

@@ -66,8 +66,11 @@ def _sentence_folds(n_sentences: int, seed: int, k: int = 3) -> list[np.ndarray]
     return [np.sort(part) for part in np.array_split(order, k)]
 
 
-def ner_probe(sentence_lengths: list[int], tags: list[list[str]], seed: int) -> Callable:
-    """A probe over word features (rows in sentence and word order) scored by entity F1."""
+def ner_probe(sentence_lengths: list[int], tags: list[list[str]], seed: int, *, c: float = 0.1,
+              unit_length: bool = False, max_iter: int = 1000) -> Callable:
+    """A probe over word features (rows in sentence and word order) scored by entity F1.
+    ``recommend`` keeps the defaults (raw features, C = 0.1: one fit per fold, no grid);
+    bench/ner_probe_recipe.py sets them against ``frozen``'s unit length and C grid."""
     from sklearn.linear_model import LogisticRegression
 
     from ..data.tag_schemes import valid_tag_sequences
@@ -80,11 +83,13 @@ def ner_probe(sentence_lengths: list[int], tags: list[list[str]], seed: int) -> 
         return np.concatenate([np.arange(starts[s], starts[s + 1]) for s in sentences])
 
     def probe(features: np.ndarray) -> tuple[float, float]:
+        if unit_length:
+            features = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
         scores = []
         for held in _sentence_folds(len(sentence_lengths), seed):
             fit = np.setdiff1d(np.arange(len(sentence_lengths)), held)
-            model = LogisticRegression(C=0.1, max_iter=1000, random_state=seed).fit(features[rows(fit)],
-                                                                                   flat[rows(fit)])
+            model = LogisticRegression(C=c, max_iter=max_iter, random_state=seed).fit(features[rows(fit)],
+                                                                                     flat[rows(fit)])
             log_proba, classes = model.predict_log_proba(features[rows(held)]), [str(c) for c in model.classes_]
             cut = np.cumsum([sentence_lengths[s] for s in held])[:-1]
             guessed = valid_tag_sequences(np.split(log_proba, cut), classes)

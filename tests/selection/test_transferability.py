@@ -59,3 +59,23 @@ def test_logme_orders_three_levels_of_separation():
     labels = _features(0.0)[1]
     scores = [logme(_features(s, seed=2)[0], labels) for s in (0.5, 1.5, 3.0)]
     assert scores[0] < scores[1] < scores[2]
+
+
+def test_ner_probe_takes_the_recipe_it_is_given():
+    """Single-word PER entities marked by the sign of one feature, rows scaled at random: with
+    unit length the score ignores the scaling, and C decides whether anything is tagged."""
+    from nlptransfer.selection.scoring import ner_probe
+
+    rng = np.random.default_rng(0)
+    lengths = [6] * 45
+    x = rng.normal(size=(sum(lengths), 4))
+    flat = np.where(x[:, 0] > 0.3, "B-PER", "O")
+    tags = np.split(flat, np.cumsum(lengths)[:-1])
+    tags = [list(t) for t in tags]
+    scaled = x * rng.uniform(0.05, 20.0, size=(len(x), 1))
+
+    unit = ner_probe(lengths, tags, 0, c=10.0, unit_length=True)
+    assert unit(scaled)[0] == unit(x)[0] > 0.8
+    raw = ner_probe(lengths, tags, 0, c=10.0)
+    assert raw(scaled)[0] != raw(x)[0]
+    assert ner_probe(lengths, tags, 0, c=1e-6)(x)[0] < 0.1 < raw(x)[0]
