@@ -24,6 +24,9 @@ sets: their validation split); the test split (IMDB and CoNLL: 1,000 rows of it)
    recommend embeds (all 1,000 texts; CoNLL: the same 250 sentences), its defaults (H-score,
    layer mean, mean pooling) and LogME at the best layer, timed.
 
+Both rankings are timed first, on a quiet machine, and kept in bench/results/ranking-runs/<dataset>/
+(recommend-result.json, ranker-result.json): later seeds and later sessions reuse them.
+
 Reported per dataset: Kendall's tau between each predicted checkpoint ranking and the measured one
 (each checkpoint's mean test score under full fine-tuning, the quantity transferability estimates
 are built to predict), tau of recommend's checkpoint x strategy table against the measured grid,
@@ -52,7 +55,7 @@ import harness
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "data"
 OUT = HERE.parent / "out" / "ranking"
-KEPT = HERE / "results" / "ranking-runs"  # <dataset>/seed<S>/<run>.json, committed
+KEPT = HERE / "results" / "ranking-runs"  # <dataset>/{recommend,ranker}-result.json, seed<S>/<run>.json
 TASKS = {"sms_spam": "spam", "sst2": "sentiment", "rotten_tomatoes": "sentiment", "imdb": "sentiment",
          "conll2003": "ner"}
 MODELS = ("minilm-l6", "mpnet-base", "smollm2-135m")
@@ -177,7 +180,14 @@ def ours(dataset: str, paths: dict, models, strategies) -> dict:
     return {"seconds": seconds, "choice": f"{result.model}/{result.strategy}", "commit": harness.git_commit(),
             "checkpoint_scores": {c["model"]: c["best"]["probe"] for c in result.checkpoints},
             "logme": {c["model"]: c["logme"] for c in result.checkpoints},
-            "ranked": [f"{c.model}/{c.strategy}" for c in result.candidates]}
+            "ranked": [f"{c.model}/{c.strategy}" for c in result.candidates],
+            "predicted_seconds": _predicted_seconds(dataset)}
+
+
+def _predicted_seconds(dataset: str) -> dict[str, float]:
+    """recommend's cost prediction per checkpoint/strategy, from the recommend.json it wrote."""
+    table = json.loads((OUT / dataset / "recommend" / "recommend.json").read_text())["candidates"]
+    return {f"{c['model']}/{c['strategy']}": c["seconds"] for c in table}
 
 
 def ranker_sample(dataset: str, paths: dict) -> list[dict]:
@@ -246,8 +256,7 @@ def evaluate(dataset: str, truth: dict, mine: dict, theirs: dict, seeds: list[in
     grid = {k: v for k, v in mean.items() if not k.startswith("classic/")}
     ranks = {k: -i for i, k in enumerate(mine["ranked"])}  # recommend's table order, best first
     best = max(mean, key=mean.get)
-    table = json.loads((OUT / dataset / "recommend" / "recommend.json").read_text())["candidates"]
-    predicted_seconds = {f"{c['model']}/{c['strategy']}": c["seconds"] for c in table}
+    predicted_seconds = mine.get("predicted_seconds") or _predicted_seconds(dataset)  # older kept results lack it
     row = {"dataset": dataset, "metric": truth["metric"], "measured": mean, "n_seeds": truth["scores"],
            "measured_best": best, "recommended": mine["choice"],
            "regret": mean[best] - mean.get(mine["choice"], float("nan")),
@@ -289,8 +298,17 @@ def markdown(row: dict) -> str:
 
 
 def _kept(path: Path, key: list, compute):
-    """compute()'s result, reused from path when it was computed for the same key."""
+    """compute()'s result, reused from path (under bench/results, so a later session reuses it
+    too) when it was computed for the same key; an older out/ranking copy moves there."""
+    legacy = OUT / path.parent.name / path.name
+    if not path.exists() and legacy.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = json.loads(legacy.read_text())
+        if "ranked" in value["value"] and "predicted_seconds" not in value["value"]:
+            value["value"]["predicted_seconds"] = _predicted_seconds(path.parent.name)
+        path.write_text(json.dumps(value, indent=1))
     if not path.exists() or json.loads(path.read_text())["key"] != key:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"key": key, "value": compute()}, indent=1))
     return json.loads(path.read_text())["value"]
 
@@ -312,10 +330,9 @@ def main() -> None:
     for dataset in args.datasets.split(","):
         strategies = [s for s in args.strategies.split(",") if not (dataset == "conll2003" and s == "contrastive")]
         paths = prepare(dataset)
-        # the rankings are timed first, on a quiet machine, and kept: a resumed compare reuses them
         key = [models, strategies]
-        mine = _kept(OUT / dataset / "recommend-result.json", key, lambda: ours(dataset, paths, models, strategies))
-        theirs = _kept(OUT / dataset / "ranker-result.json", key[:1], lambda: transformer_ranker(dataset, paths, models))
+        mine = _kept(KEPT / dataset / "recommend-result.json", key, lambda: ours(dataset, paths, models, strategies))
+        theirs = _kept(KEPT / dataset / "ranker-result.json", key[:1], lambda: transformer_ranker(dataset, paths, models))
         earlier = earlier_row(args.earlier, dataset, seeds)
         truth = ground_truth(dataset, paths, models, strategies, seeds, earlier)
         rows.append(evaluate(dataset, truth, mine, theirs, seeds, earlier))
