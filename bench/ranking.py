@@ -113,7 +113,7 @@ def ground_truth(dataset: str, paths: dict, models, strategies, seeds: list[int]
     from nlptransfer.comparison.summary import load_runs
     from nlptransfer.task_types import TASK_TYPES
 
-    task, runs = TASKS[dataset], []
+    task, runs, commits = TASKS[dataset], [], set()
     for seed in seeds:
         out, kept = OUT / dataset / f"compare-seed{seed}", KEPT / dataset / f"seed{seed}"
         _keep(out, kept)  # what an interrupted run finished
@@ -124,7 +124,9 @@ def ground_truth(dataset: str, paths: dict, models, strategies, seeds: list[int]
                     output_dir=str(out))
         finally:
             _keep(out, kept)
-        runs += load_runs(out, json.loads((out / "compare.json").read_text())["runs"])
+        wanted = json.loads((out / "compare.json").read_text())["runs"]
+        runs += load_runs(out, wanted)
+        commits.update(json.loads((kept / f"{name}.json").read_text())["commit"] for name in wanted)
     metric = TASK_TYPES[task].primary_metric
     scores: dict[str, list[float]] = {k: list(v) for k, v in (earlier or {}).get("n_seeds", {}).items()}
     seconds: dict[str, list[float]] = {}
@@ -134,7 +136,7 @@ def ground_truth(dataset: str, paths: dict, models, strategies, seeds: list[int]
     return {"metric": metric, "scores": scores, "mean": {k: float(np.mean(v)) for k, v in scores.items()},
             "train_seconds": {k: float(np.mean(v)) for k, v in seconds.items()},
             "compare_seconds": sum(run["wall_seconds"] for run in runs) / len(seeds),
-            "run_commits": sorted({run.get("commit") or harness.git_commit() for run in runs})}
+            "run_commits": sorted(commits)}
 
 
 def _keep(out: Path, kept: Path) -> None:
