@@ -168,7 +168,7 @@ def earlier_row(path: str | None, dataset: str, seeds: list[int]) -> dict | None
         raise SystemExit(f"{path} has no row for {dataset}")
     had = range(max(len(v) for v in row["n_seeds"].values()))
     if set(had) & set(seeds):
-        raise SystemExit(f"{path} already holds seeds {list(had)} of {dataset}; run other seeds with --seeds")
+        raise SystemExit(f"{path} already holds seeds {list(had)} of {dataset}; run other seeds with --only-seeds")
     return {"file": path, "seeds": list(had), "commit": row["commit"], "n_seeds": row["n_seeds"]}
 
 
@@ -258,7 +258,7 @@ def evaluate(dataset: str, truth: dict, mine: dict, theirs: dict, seeds: list[in
     grid = {k: v for k, v in mean.items() if not k.startswith("classic/")}
     ranks = {k: -i for i, k in enumerate(mine["ranked"])}  # recommend's table order, best first
     best = max(mean, key=mean.get)
-    predicted_seconds = mine.get("predicted_seconds") or _predicted_seconds(dataset)  # older kept results lack it
+    predicted_seconds = mine["predicted_seconds"]
     row = {"dataset": dataset, "metric": truth["metric"], "measured": mean, "n_seeds": truth["scores"],
            "measured_best": best, "recommended": mine["choice"],
            "regret": mean[best] - mean.get(mine["choice"], float("nan")),
@@ -270,7 +270,8 @@ def evaluate(dataset: str, truth: dict, mine: dict, theirs: dict, seeds: list[in
            "ranker_seconds": {k: v["seconds"] for k, v in theirs.items()},
            # one seed's compare (the mean over the seeds run here): the share of a 3-seed compare is a third
            "compare_seconds": truth["compare_seconds"], "time_share": mine["seconds"] / truth["compare_seconds"],
-           "seeds_run": seeds, "run_commits": truth["run_commits"], "earlier_seeds": {k: v for k, v in (earlier or {}).items() if k != "n_seeds"},
+           "seeds_run": seeds, "run_commits": truth["run_commits"],
+           "earlier_seeds": {k: v for k, v in (earlier or {}).items() if k != "n_seeds"},
            # the cost model's upper bound (planned epochs) against the training seconds measured
            "train_seconds": {k: {"predicted": predicted_seconds.get(k), "measured": v}
                              for k, v in truth["train_seconds"].items()},
@@ -301,14 +302,7 @@ def markdown(row: dict) -> str:
 
 def _kept(path: Path, key: list, compute):
     """compute()'s result, reused from path (under bench/results, so a later session reuses it
-    too) when it was computed for the same key; an older out/ranking copy moves there."""
-    legacy = OUT / path.parent.name / path.name
-    if not path.exists() and legacy.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        value = json.loads(legacy.read_text())
-        if "ranked" in value["value"] and "predicted_seconds" not in value["value"]:
-            value["value"]["predicted_seconds"] = _predicted_seconds(path.parent.name)
-        path.write_text(json.dumps(value, indent=1))
+    too) when it was computed for the same key."""
     if not path.exists() or json.loads(path.read_text())["key"] != key:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"key": key, "value": compute()}, indent=1))
