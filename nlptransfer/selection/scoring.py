@@ -72,6 +72,7 @@ def ner_probe(sentence_lengths: list[int], tags: list[list[str]], seed: int, *, 
     ``recommend`` keeps the defaults (raw features, C = 0.1: one fit per fold, no grid);
     bench/ner_probe_recipe.py sets them against ``frozen``'s unit length and C grid."""
     from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import normalize
 
     from ..data.tag_schemes import valid_tag_sequences
     from ..evaluation.metrics import entity_metrics
@@ -84,13 +85,13 @@ def ner_probe(sentence_lengths: list[int], tags: list[list[str]], seed: int, *, 
 
     def probe(features: np.ndarray) -> tuple[float, float]:
         if unit_length:
-            features = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+            features = normalize(features)  # each row to unit L2 length
         scores = []
         for held in _sentence_folds(len(sentence_lengths), seed):
             fit = np.setdiff1d(np.arange(len(sentence_lengths)), held)
             model = LogisticRegression(C=c, max_iter=max_iter, random_state=seed).fit(features[rows(fit)],
                                                                                      flat[rows(fit)])
-            log_proba, classes = model.predict_log_proba(features[rows(held)]), [str(c) for c in model.classes_]
+            log_proba, classes = model.predict_log_proba(features[rows(held)]), [str(k) for k in model.classes_]
             cut = np.cumsum([sentence_lengths[s] for s in held])[:-1]
             guessed = valid_tag_sequences(np.split(log_proba, cut), classes)
             scores.append(entity_metrics([tags[s] for s in held], guessed)["f1"])

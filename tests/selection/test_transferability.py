@@ -70,8 +70,7 @@ def test_ner_probe_takes_the_recipe_it_is_given():
     lengths = [6] * 45
     x = rng.normal(size=(sum(lengths), 4))
     flat = np.where(x[:, 0] > 0.3, "B-PER", "O")
-    tags = np.split(flat, np.cumsum(lengths)[:-1])
-    tags = [list(t) for t in tags]
+    tags = [list(t) for t in np.split(flat, np.cumsum(lengths)[:-1])]
     scaled = x * rng.uniform(0.05, 20.0, size=(len(x), 1))
 
     unit = ner_probe(lengths, tags, 0, c=10.0, unit_length=True)
