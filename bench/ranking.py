@@ -26,6 +26,7 @@ sets: their validation split); the test split (IMDB and CoNLL: 1,000 rows of it)
 
 Both rankings are timed first, on a quiet machine, and kept in bench/results/ranking-runs/<dataset>/
 (recommend-result.json, ranker-result.json): later seeds and later sessions reuse them.
+``--rankings-only`` stops there, so that a long compare can start with a whole session ahead.
 
 Reported per dataset: Kendall's tau between each predicted checkpoint ranking and the measured one
 (each checkpoint's mean test score under full fine-tuning, the quantity transferability estimates
@@ -317,6 +318,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
     ap.add_argument("--only-seeds", help="these seeds instead, such as 1,2")
     ap.add_argument("--earlier", help="a results file whose rows hold seeds 0..n-1 (see above)")
+    ap.add_argument("--rankings-only", action="store_true",
+                    help="time and keep the two rankings, print recommend's choice and predicted grid time; no compare")
     ap.add_argument("--ranker-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.ranker_child:
@@ -329,12 +332,18 @@ def main() -> None:
         key = [models, strategies]
         mine = _kept(KEPT / dataset / "recommend-result.json", key, lambda: ours(dataset, paths, models, strategies))
         theirs = _kept(KEPT / dataset / "ranker-result.json", key[:1], lambda: transformer_ranker(dataset, paths, models))
+        if args.rankings_only:  # a long compare (IMDB) can then start on a later session's clock
+            print(f"{dataset}: recommend chose {mine['choice']} in {mine['seconds']:.0f} s; transformer-ranker "
+                  + ", ".join(f"{k} {v['seconds']:.0f} s" for k, v in theirs.items())
+                  + f"; predicted seconds of one seed's training, at most: {sum(mine['predicted_seconds'].values()):.0f}")
+            continue
         earlier = earlier_row(args.earlier, dataset, seeds)
         truth = ground_truth(dataset, paths, models, strategies, seeds, earlier)
         rows.append(evaluate(dataset, truth, mine, theirs, seeds, earlier))
         report = harness.save_results("ranking", rows, ("dataset",))
         print(markdown(rows[-1]), flush=True)
-    print(f"wrote {len(report['rows'])} rows")
+    if rows:
+        print(f"wrote {len(report['rows'])} rows")
 
 
 if __name__ == "__main__":
