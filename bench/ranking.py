@@ -196,8 +196,9 @@ def _predicted_seconds(dataset: str) -> dict[str, float]:
 def ranker_sample(dataset: str, paths: dict) -> list[dict]:
     """The rows recommend embedded: every training text (1,000 = the sample size), or for NER the
     same seeded draw of SAMPLE / 4 sentences TaggedSample makes."""
-    # split on newlines only: splitlines() also breaks at U+0085, which IMDB reviews hold raw
-    rows = [json.loads(line) for line in paths["train"].read_text(encoding="utf-8").split("\n") if line]
+    from nlptransfer.data.source_files import lines_of  # not splitlines(): IMDB reviews hold a raw U+0085
+
+    rows = [json.loads(line) for line in lines_of(paths["train"].read_text(encoding="utf-8")) if line]
     if dataset != "conll2003":
         return rows
     n = min(max(20, -(-SAMPLE // 4)), len(rows))
